@@ -1,0 +1,348 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The ``actor`` module contains the actor class as well as the actor networks.
+
+The :class:`.Actor` acts as a wrapper around the actual deterministic policy network to provide
+action selection, and loading utilities.
+
+:class:`.DDP` is a vanilla deep deterministic policy network implementation.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from typing import Any, TYPE_CHECKING
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.learning.normalizer import Normalizer
+
+DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
+
+def soft_update(network: torch.nn.Module, target: torch.nn.Module, tau: float) -> torch.nn.Module:
+    """Perform a soft update of the target network's weights.
+
+    Shifts the weights of the ``target`` by a factor of ``tau`` into the direction of the
+    ``network``.
+
+    Args:
+        network: Network from which to copy the weights.
+        target: Network that gets updated.
+        tau: Controls how much the weights are shifted. Valid in [0, 1].
+
+    Returns:
+        The updated target network.
+    """
+    if not 0.0 <= tau <= 1.0:
+        raise ValueError(f'tau must lie in [0, 1], got {tau}')
+    with torch.no_grad():
+        source = list(network.parameters())
+        destination = list(target.parameters())
+        # One fused multi-tensor op instead of a Python loop of small kernels.
+        torch._foreach_lerp_(destination, source, tau)
+    return target
+
+
+def _mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.Module]:
+    if nlayers < 1:
+        raise ValueError(f'nlayers must be >= 1, got {nlayers}')
+    layers: list[nn.Module] = []
+    width_in = size_in
+    for _ in range(nlayers - 1):
+        layers += [nn.Linear(width_in, layer_width), nn.ReLU()]
+        width_in = layer_width
+    layers.append(nn.Linear(width_in, size_out))
+    return layers
+
+
+class DDP(nn.Module):
+    """Continuous action choice network for the agent.
+
+    Args:
+        size_s: Observation size (state and goal).
+        size_a: Action size.
+        nlayers: Number of linear layers.
+        layer_width: Width of the hidden layers.
+    """
+
+    def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(*_mlp(size_s, size_a, nlayers, layer_width), nn.Tanh())
+
+    def forward(self, x: torch.FloatTensor) -> torch.FloatTensor:
+        """Compute the network forward pass.
+
+        Args:
+            x: Input tensor.
+
+        Returns:
+            The network output.
+        """
+        return self.net(x)
+
+
+class CriticNetwork(nn.Module):
+    """State action critic network for the critic.
+
+    Args:
+        size_s: Observation size (state and goal).
+        size_a: Action size.
+        nlayers: Number of linear layers.
+        layer_width: Width of the hidden layers.
+    """
+
+    def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(*_mlp(size_s + size_a, 1, nlayers, layer_width))
+
+    def forward(self, state: torch.FloatTensor, action: torch.FloatTensor) -> torch.FloatTensor:
+        """Compute the network forward pass.
+
+        Args:
+            state: Input state tensor.
+            action: Input action tensor.
+
+        Returns:
+            The network output.
+        """
+        return self.net(torch.cat([state, action], dim=-1))
+
+
+def _adam(parameters: Any, lr: float) -> torch.optim.Adam:
+    # The fused kernel does the whole step in one op; it exists for CPU and CUDA tensors.
+    return torch.optim.Adam(parameters, lr=lr, fused=True)
+
+
+class Actor:
+    """Actor class encapsulating the action selection and training process for the DDPG actor.
+
+    Args:
+        size_s: Observation size (state and goal).
+        size_a: Action size.
+        nlayers: Number of linear layers.
+        layer_width: Width of the hidden layers.
+        lr: Adam learning rate.
+        eps: Probability of a uniformly random action in train mode.
+        action_clip: Actions are clipped to [-action_clip, action_clip].
+    """
+
+    def __init__(
+        self, size_s: int, size_a: int, nlayers: int = 4, layer_width: int = 256,
+        lr: float = 0.001, eps: float = 0.3, action_clip: float = 1.0,
+    ) -> None:
+        self.size_s, self.size_a = size_s, size_a
+        self.action_net = DDP(size_s, size_a, nlayers, layer_width).to(DEVICE)
+        self.target_net = copy.deepcopy(self.action_net)
+        self.target_net.requires_grad_(False)
+        self.optim = _adam(self.action_net.parameters(), lr)
+        self.eps = eps
+        self.action_clip = action_clip
+        self.noise_std = 0.2  # Gaussian exploration noise; the learner sets it from its params
+        self.generator: torch.Generator | None = None  # exploration RNG; global torch if None
+        self.training = True
+
+    def select_action(self, state_norm: Normalizer, obs: torch.FloatTensor) -> torch.FloatTensor:
+        """Select an action for the given input observation (state, goal).
+
+        If in train mode, samples noise and chooses completely random actions with probability
+        ``self.eps``. If in evaluation mode, only clips the action to the maximum value.
+
+        Args:
+            state_norm: State normalizer.
+            obs: Input observation, shape (batch, size_s).
+
+        Returns:
+            Normalized actions, shape (batch, size_a).
+        """
+        with torch.inference_mode():
+            actions = self.action_net(state_norm.normalize_obs(obs.to(DEVICE)))
+            if self.training:
+                gen = self.generator
+                noise = torch.randn(actions.shape, generator=gen, device=actions.device)
+                actions = actions + self.noise_std * noise
+                random_actions = 2 * torch.rand(actions.shape, generator=gen) - 1
+                use_random = torch.rand((actions.shape[0], 1), generator=gen) < self.eps
+                actions = torch.where(use_random, random_actions, actions)
+            return actions.clamp(-self.action_clip, self.action_clip)
+
+    def __call__(self, states: torch.FloatTensor) -> torch.FloatTensor:
+        """Run a forward pass directly on the action net.
+
+        Args:
+            states: Input states.
+
+        Returns:
+            An action tensor.
+        """
+        return self.action_net(states)
+
+    def backward_step(self, loss: torch.FloatTensor) -> None:
+        """Perform a backward pass with an optimizer step.
+
+        Args:
+            loss: Actor network loss.
+        """
+        self.optim.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optim.step()
+
+    def target(self, states: torch.FloatTensor) -> torch.FloatTensor:
+        """Compute actions with the target network and without noise.
+
+        Args:
+            states: Input states.
+
+        Returns:
+            An action tensor.
+        """
+        with torch.no_grad():
+            return self.target_net(states)
+
+    def eval(self) -> None:
+        """Set the actor to eval mode without noise in the action selection."""
+        self.training = False
+        self.action_net.eval()
+
+    def train(self) -> None:
+        """Set the actor to train mode with noisy actions."""
+        self.training = True
+        self.action_net.train()
+
+    def update_target(self, tau: float = 0.05) -> None:
+        """Update the target network with a soft parameter transfer update.
+
+        Args:
+            tau: Averaging fraction of the parameter update for the action network.
+        """
+        soft_update(self.action_net, self.target_net, tau)
+
+    def load(self, checkpoint: Any) -> None:
+        """Load data for the actor.
+
+        Args:
+            checkpoint: dict containing loaded data.
+        """
+        _load_into(checkpoint, 'actor', self.action_net, self.target_net, self.optim)
+
+    def save(self, f: io.BufferedWriter) -> None:
+        """Save data for the actor.
+
+        Args:
+            f: Binary file (or path) to write to.
+        """
+        torch.save(_state(self.action_net, self.target_net, self.optim), f)
+
+
+class Critic:
+    """Critic class encapsulating the critic and training process for the DDPG critic.
+
+    Args:
+        size_s: Observation size (state and goal).
+        size_a: Action size.
+        nlayers: Number of linear layers.
+        layer_width: Width of the hidden layers.
+        lr: Adam learning rate.
+    """
+
+    def __init__(
+        self, size_s: int, size_a: int, nlayers: int = 4, layer_width: int = 256,
+        lr: float = 0.001,
+    ) -> None:
+        self.size_s, self.size_a = size_s, size_a
+        self.critic_net = CriticNetwork(size_s, size_a, nlayers, layer_width).to(DEVICE)
+        self.target_net = copy.deepcopy(self.critic_net)
+        self.target_net.requires_grad_(False)
+        self.optim = _adam(self.critic_net.parameters(), lr)
+
+    def __call__(self, states: torch.FloatTensor, actions: torch.FloatTensor) -> torch.FloatTensor:
+        """Run a critic net forward pass.
+
+        Args:
+            states: Input states.
+            actions: Input actions.
+
+        Returns:
+            An action value tensor.
+        """
+        return self.critic_net(states, actions)
+
+    def target(self, states: torch.FloatTensor, actions: torch.FloatTensor) -> torch.FloatTensor:
+        """Compute the action value with the target network.
+
+        Args:
+            states: Input states.
+            actions: Input actions.
+
+        Returns:
+            An action value tensor.
+        """
+        with torch.no_grad():
+            return self.target_net(states, actions)
+
+    def backward_step(self, loss: torch.FloatTensor) -> None:
+        """Perform a backward pass with an optimizer step.
+
+        Args:
+            loss: Critic network loss.
+        """
+        self.optim.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optim.step()
+
+    def update_target(self, tau: float = 0.05) -> None:
+        """Update the target network with a soft parameter transfer update.
+
+        Args:
+            tau: Averaging fraction of the parameter update for the action network.
+        """
+        soft_update(self.critic_net, self.target_net, tau)
+
+    def load(self, checkpoint: Any) -> None:
+        """Load data for the critic.
+
+        Args:
+            checkpoint: dict containing loaded data.
+        """
+        _load_into(checkpoint, 'critic', self.critic_net, self.target_net, self.optim)
+
+    def save(self, f: io.BufferedWriter) -> None:
+        """Save data for the critic.
+
+        Args:
+            f: Binary file (or path) to write to.
+        """
+        torch.save(_state(self.critic_net, self.target_net, self.optim), f)
+
+
+def _state(net: nn.Module, target: nn.Module, optim: torch.optim.Optimizer) -> dict[str, Any]:
+    return {'net': net.state_dict(), 'target': target.state_dict(), 'optim': optim.state_dict()}
+
+
+def _load_into(
+    checkpoint: Any, what: str, net: nn.Module, target: nn.Module, optim: torch.optim.Optimizer
+) -> None:
+    if not isinstance(checkpoint, dict) or 'net' not in checkpoint:
+        raise ValueError(f'{what} checkpoint: expected a dict with keys net, target, optim')
+    try:
+        net.load_state_dict(checkpoint['net'])
+        target.load_state_dict(checkpoint.get('target', checkpoint['net']))
+        if 'optim' in checkpoint:
+            optim.load_state_dict(checkpoint['optim'])
+    except (RuntimeError, KeyError, ValueError) as error:
+        raise ValueError(f'{what} checkpoint does not fit the network: {error}') from None

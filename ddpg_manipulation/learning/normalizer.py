@@ -1,0 +1,135 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Running mean and standard deviation of states, used to normalize observations."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import torch
+
+
+class Normalizer:
+    """Running mean/std of states; an observation (state, goal) is normalized half by half.
+
+    Goals are states, so one set of statistics serves both halves of an observation.
+
+    Args:
+        size: State size.
+        eps: Lower bound of the standard deviation.
+        clip_range: Normalized values are clipped to [-clip_range, clip_range].
+    """
+
+    def __init__(self, size: int, eps: float = 1e-2, clip_range: float = 5.0) -> None:
+        self.size = size
+        self.eps = eps
+        self.clip_range = clip_range
+        # Sums in float64 so that millions of updates do not drift.
+        self.sum = torch.zeros(size, dtype=torch.float64)
+        self.sumsq = torch.zeros(size, dtype=torch.float64)
+        self.count = torch.zeros((), dtype=torch.float64)
+        self.mean = torch.zeros(size)
+        self.std = torch.ones(size)
+
+    def update(self, v: torch.Tensor) -> None:
+        """Add samples to the statistics.
+
+        Args:
+            v: Samples, shape (..., size).
+        """
+        flat = v.detach().reshape(-1, self.size).to('cpu', torch.float64)
+        self.sum += flat.sum(0)
+        self.sumsq += flat.square().sum(0)
+        self.count += flat.shape[0]
+        mean = self.sum / self.count
+        variance = (self.sumsq / self.count - mean.square()).clamp_min(0.0)
+        self.mean = mean.float()
+        self.std = variance.sqrt().clamp_min(self.eps).float()
+
+    def normalize(self, v: torch.Tensor) -> torch.Tensor:
+        """Normalize states (or goals) with the running statistics.
+
+        Args:
+            v: States, shape (..., size).
+
+        Returns:
+            Normalized, clipped values.
+        """
+        mean, std = self.mean.to(v.device), self.std.to(v.device)
+        return ((v - mean) / std).clamp(-self.clip_range, self.clip_range)
+
+    def normalize_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        """Normalize observations (state, goal), each half with the state statistics.
+
+        Args:
+            obs: Observations, shape (..., 2 * size).
+
+        Returns:
+            Normalized, clipped observations.
+        """
+        mean = self.mean.to(obs.device).repeat(2)
+        std = self.std.to(obs.device).repeat(2)
+        return ((obs - mean) / std).clamp(-self.clip_range, self.clip_range)
+
+    @staticmethod
+    def wrap_obs(states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """Build observations from states and goals.
+
+        Args:
+            states: States, shape (..., size).
+            goals: Goals, shape (..., size).
+
+        Returns:
+            Observations, shape (..., 2 * size).
+        """
+        return torch.cat([states, goals], dim=-1)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the statistics as plain tensors (what :meth:`save` writes)."""
+        return {
+            'size': self.size, 'eps': self.eps, 'clip_range': self.clip_range,
+            'sum': self.sum, 'sumsq': self.sumsq, 'count': self.count,
+            'mean': self.mean, 'std': self.std,
+        }
+
+    def save(self, f: io.BufferedWriter) -> None:
+        """Save the statistics.
+
+        Args:
+            f: Binary file (or path) to write to.
+        """
+        torch.save(self.state_dict(), f)
+
+    def load(self, checkpoint: Any) -> None:
+        """Load statistics saved by :meth:`save`.
+
+        Args:
+            checkpoint: dict containing loaded data.
+        """
+        if not isinstance(checkpoint, dict) or 'mean' not in checkpoint:
+            raise ValueError('normalizer checkpoint: expected a dict with keys mean, std, ...')
+        if int(checkpoint['size']) != self.size:
+            raise ValueError(
+                f'normalizer checkpoint: state size {checkpoint["size"]} does not match '
+                f'{self.size}'
+            )
+        self.eps = float(checkpoint['eps'])
+        self.clip_range = float(checkpoint['clip_range'])
+        for key in ('sum', 'sumsq', 'count', 'mean', 'std'):
+            value = checkpoint[key]
+            if not isinstance(value, torch.Tensor) or not torch.isfinite(value).all():
+                raise ValueError(f'normalizer checkpoint: {key!r} is not a finite tensor')
+            setattr(self, key, value.clone())

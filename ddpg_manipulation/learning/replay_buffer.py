@@ -1,0 +1,200 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Replay buffer of transitions, on torchrl's replay buffer, with HER goal relabelling."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tensordict import TensorDict
+import torch
+from torchrl.data import LazyTensorStorage
+from torchrl.data import ReplayBuffer as TorchRLReplayBuffer
+from torchrl.data.replay_buffers.samplers import RandomSampler
+
+# torchrl announces every storage it initialises at INFO level; that is noise in a progress bar.
+logging.getLogger('torchrl').setLevel(logging.WARNING)
+
+TRANSITION_KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 'next_states')
+
+
+def check_transitions(data: TensorDict, state_dimension: int, action_dimension: int) -> None:
+    """Check that a TensorDict holds well-formed transitions of a task.
+
+    Args:
+        data: Transitions, batch dimension = transitions.
+        state_dimension: Expected state size.
+        action_dimension: Expected action size.
+    """
+    if data.batch_dims != 1:
+        raise ValueError(f'transitions: expected one batch dimension, got {data.batch_size}')
+    sizes = dict.fromkeys(TRANSITION_KEYS, state_dimension)
+    sizes['relative_actions'] = action_dimension
+    for key, size in sizes.items():
+        if key not in data.keys():
+            raise ValueError(f'transitions: missing key {key!r}')
+        if data[key].shape[-1] != size or data[key].dim() != 2:
+            raise ValueError(
+                f'transitions: key {key!r} has shape {tuple(data[key].shape)}, '
+                f'expected ({data.batch_size[0]}, {size})'
+            )
+        if not torch.isfinite(data[key]).all():
+            raise ValueError(f'transitions: key {key!r} holds NaN or inf')
+
+
+def trajectory_transitions(
+    states: torch.Tensor, relative_actions: torch.Tensor, goal_states: torch.Tensor
+) -> TensorDict:
+    """Build the transitions of trajectories laid out as tensors.
+
+    Args:
+        states: Visited states, shape (batch, steps + 1, nx); index 0 is the start state.
+        relative_actions: Relative actions, shape (batch, steps, nu).
+        goal_states: Goal of each trajectory, shape (batch, nx).
+
+    Returns:
+        Transitions ordered trajectory by trajectory, batch size batch * steps, with
+        ``steps_left`` (transitions after this one in its trajectory) for HER.
+    """
+    batch, steps = relative_actions.shape[:2]
+    nx = states.shape[-1]
+
+    def per_step(x: torch.Tensor) -> torch.Tensor:
+        return x[:, None].expand(batch, steps, nx).reshape(-1, nx)
+
+    steps_left = torch.arange(steps - 1, -1, -1).repeat(batch)
+    return TensorDict(
+        {
+            'states': states[:, :-1].reshape(-1, nx),
+            'relative_actions': relative_actions.reshape(batch * steps, -1),
+            'start_states': per_step(states[:, 0]),
+            'goal_states': per_step(goal_states),
+            'next_states': states[:, 1:].reshape(-1, nx),
+            'steps_left': steps_left,
+        },
+        batch_size=[batch * steps],
+    )
+
+
+class ReplayBuffer:
+    """Transitions of whole trajectories, sampled uniformly, with optional HER relabelling.
+
+    Transitions are stored in the order they are added, trajectory after trajectory, so the
+    future of a transition lies ``1..steps_left`` places after it in the ring storage.
+
+    Args:
+        capacity: Maximum number of transitions (the oldest are overwritten).
+        her_probability: Probability to replace a sampled goal by a state its trajectory
+            reached later (hindsight experience replay, "future" strategy).
+        generator: Random generator for HER draws; the global torch RNG samples indices.
+    """
+
+    def __init__(
+        self, capacity: int, her_probability: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.capacity = int(capacity)
+        self.her_probability = her_probability
+        self.generator = generator
+        self._buffer = TorchRLReplayBuffer(
+            storage=LazyTensorStorage(self.capacity), sampler=RandomSampler(),
+        )
+
+    @classmethod
+    def from_params(cls, params: Any, generator: torch.Generator | None = None) -> ReplayBuffer:
+        """Build the buffer a task's parameters ask for.
+
+        Args:
+            params: Task parameters (capacity in trajectories, HER probability).
+            generator: Random generator for HER draws.
+
+        Returns:
+            The replay buffer.
+        """
+        capacity = params.learner_replay_capacity * params.learner_trajectory_length
+        return cls(capacity, params.learner_her_probability, generator)
+
+    def extend(self, data: TensorDict) -> torch.Tensor:
+        """Add transitions.
+
+        Args:
+            data: Transitions; ``steps_left`` is added (0, no future) where missing.
+
+        Returns:
+            Storage indices of the added transitions.
+        """
+        if 'steps_left' not in data.keys():
+            data = data.clone(False)
+            data['steps_left'] = torch.zeros(data.batch_size[0], dtype=torch.long)
+        keys = (*TRANSITION_KEYS, 'steps_left')
+        return self._buffer.extend(data.select(*keys))
+
+    def sample(self, batch_size: int) -> TensorDict:
+        """Sample transitions uniformly, relabelling goals with HER.
+
+        Args:
+            batch_size: Number of transitions.
+
+        Returns:
+            Transitions, batch size ``batch_size``.
+        """
+        data, info = self._buffer.sample(batch_size, return_info=True)
+        if self.her_probability > 0:
+            data = self._relabel(data, torch.as_tensor(info['index']))
+        return data
+
+    def _relabel(self, data: TensorDict, index: torch.Tensor) -> TensorDict:
+        batch = index.shape[0]
+        relabel = torch.rand(batch, generator=self.generator) < self.her_probability
+        # Offset in 0..steps_left: the transition's own next state counts as a future too.
+        draw = torch.rand(batch, generator=self.generator)
+        offset = (draw * (data['steps_left'] + 1)).long()
+        future = (index + offset) % len(self)
+        future_states = self._buffer.storage[future]['next_states']
+        data['goal_states'] = torch.where(relabel[:, None], future_states, data['goal_states'])
+        return data
+
+    def __len__(self) -> int:
+        return len(self._buffer)
+
+    def __getitem__(self, key: str) -> torch.Tensor:
+        """Return all stored values of one key, in storage order.
+
+        Args:
+            key: A transition key such as ``states``.
+
+        Returns:
+            Tensor of shape (len(self), ...).
+        """
+        if len(self) == 0:
+            raise KeyError(f'{key!r}: the replay buffer is empty')
+        return self._buffer.storage[torch.arange(len(self))][key]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the buffer's contents and write position (for exact resume)."""
+        return self._buffer.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore contents saved by :meth:`state_dict`.
+
+        Args:
+            state: What :meth:`state_dict` returned.
+        """
+        self._buffer.load_state_dict(state)
+
+    def reset(self) -> None:
+        """Remove every transition."""
+        self._buffer.empty()

@@ -1,0 +1,170 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The one definition of actions, shared by simulation, planner, learner and policy node.
+
+The actor outputs normalized actions ``a`` in [-1, 1]. A relative action is
+``a * action_range * action_time_step``. The end action (actuator target) is a base (the current
+actuated position, or the previous end action) plus the relative action, clipped to the action
+bounds. Over one action time step the actuator target moves from the start action to the end
+action by first-order hold, sub-stepped at the model's timestep.
+
+Every function accepts numpy arrays or torch tensors and returns the same kind, so the torch-free
+deployment path (numpy + onnxruntime) uses exactly this code. Torch is never imported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+Array = TypeVar('Array')
+
+
+@dataclass(frozen=True)
+class ActionSpace:
+    """Bounds, range and timing of a task's actions.
+
+    Args:
+        lower: Lower actuator target bounds, shape (nu,).
+        upper: Upper actuator target bounds, shape (nu,).
+        range: Relative action per second at a normalized action of 1, shape (nu,).
+        time_step: Seconds per action.
+        start_mode: ``current`` (FOH starts at the actuated position) or ``previous``.
+        end_mode: ``current`` (end = actuated position + relative) or ``previous``.
+    """
+
+    lower: np.ndarray
+    upper: np.ndarray
+    range: np.ndarray
+    time_step: float
+    start_mode: str = 'current'
+    end_mode: str = 'current'
+
+    @classmethod
+    def from_params(cls, params: Any) -> ActionSpace:
+        """Build the action space of a task.
+
+        Args:
+            params: A ``ParameterContainer`` (or anything with the same ``action_*`` fields).
+
+        Returns:
+            The action space.
+        """
+        return cls(
+            lower=np.asarray(params.action_bound_lower, dtype=np.float64),
+            upper=np.asarray(params.action_bound_upper, dtype=np.float64),
+            range=np.asarray(params.action_range, dtype=np.float64),
+            time_step=float(params.action_time_step),
+            start_mode=params.action_start_mode,
+            end_mode=params.action_end_mode,
+        )
+
+    @property
+    def dimension(self) -> int:
+        """Number of actuators."""
+        return int(self.lower.shape[0])
+
+    def relative_actions(self, normalized: Array) -> Array:
+        """Turn normalized actions in [-1, 1] into relative actuator target changes.
+
+        Args:
+            normalized: Normalized actions, shape (..., nu).
+
+        Returns:
+            Relative actions, same shape and kind.
+        """
+        return normalized * _like(self.range * self.time_step, normalized)
+
+    def normalized_actions(self, relative: Array) -> Array:
+        """Invert :meth:`relative_actions` (entries with zero range map to zero).
+
+        Args:
+            relative: Relative actions, shape (..., nu).
+
+        Returns:
+            Normalized actions, same shape and kind.
+        """
+        scale = self.range * self.time_step
+        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+        return relative * _like(inverse, relative)
+
+    def clip(self, targets: Array) -> Array:
+        """Clip actuator targets to the action bounds.
+
+        Args:
+            targets: Actuator targets, shape (..., nu).
+
+        Returns:
+            Clipped targets, same shape and kind.
+        """
+        return targets.clip(_like(self.lower, targets), _like(self.upper, targets))
+
+    def start_end_actions(
+        self, actuated_positions: Array, relative: Array, previous_end: Array | None = None
+    ) -> Array:
+        """Start and end actuator targets of one action step.
+
+        Args:
+            actuated_positions: Current actuated joint positions, shape (..., nu).
+            relative: Relative actions, shape (..., nu).
+            previous_end: End actions of the previous step, or None at the first step (then the
+                actuated positions stand in for it).
+
+        Returns:
+            Stacked start and end targets, shape (..., 2, nu), same kind as the inputs.
+        """
+        previous = actuated_positions if previous_end is None else previous_end
+        start = previous if self.start_mode == 'previous' else actuated_positions
+        base = previous if self.end_mode == 'previous' else actuated_positions
+        start = self.clip(start)
+        end = self.clip(base + relative)
+        return _stack(start, end)
+
+
+def first_order_hold(start_end: np.ndarray, substeps: int) -> np.ndarray:
+    """Interpolate actuator targets from start to end over the sub-steps of each action step.
+
+    Sub-step ``k`` (0-based) of ``substeps`` gets ``start + (end - start) * (k + 1) / substeps``,
+    so the last sub-step applies exactly the end action.
+
+    Args:
+        start_end: Start and end targets, shape (batch, steps, 2, nu).
+        substeps: Physics steps per action step.
+
+    Returns:
+        Controls, shape (batch, steps * substeps, nu).
+    """
+    start, end = start_end[:, :, 0, None, :], start_end[:, :, 1, None, :]
+    alpha = (np.arange(1, substeps + 1, dtype=start_end.dtype) / substeps)[:, None]
+    controls = start + (end - start) * alpha
+    return controls.reshape(start_end.shape[0], -1, start_end.shape[-1])
+
+
+def _like(values: np.ndarray, reference: Any) -> Any:
+    if isinstance(reference, np.ndarray):
+        return values.astype(reference.dtype, copy=False)
+    import torch  # only torch callers get here: the module stays torch-free
+
+    return torch.as_tensor(values, dtype=reference.dtype, device=reference.device)
+
+
+def _stack(start: Any, end: Any) -> Any:
+    if isinstance(start, np.ndarray):
+        return np.stack([start, end], axis=-2)
+    import torch
+
+    return torch.stack([start, end], dim=-2)

@@ -1,0 +1,225 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""MuJoCo plant: state layout, batched dynamics, distances, start/goal sampling."""
+
+from __future__ import annotations
+
+import os
+
+import mujoco
+from mujoco import rollout
+import numpy as np
+import torch
+
+from ddpg_manipulation.config import ParameterContainer
+from ddpg_manipulation.sim.actions import ActionSpace, first_order_hold
+
+
+def usable_cores() -> int:
+    """Count the cores this process may run on (its CPU affinity, not the machine's size).
+
+    Returns:
+        Number of usable cores, at least 1.
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - platforms without sched_getaffinity
+        return max(1, os.cpu_count() or 1)
+
+
+class MujocoPlant:
+    """A task's MuJoCo model, simulated for many environments at once.
+
+    The state is ``[qpos, qvel(, act)]`` in the model's order. All environments and all physics
+    sub-steps of a call run in one call into MuJoCo's multi-threaded ``rollout``.
+
+    Args:
+        params: Parameters of the task.
+        nthread: Rollout threads; default ``params.model_nthread`` (0 = usable cores).
+    """
+
+    def __init__(self, params: ParameterContainer, nthread: int | None = None) -> None:
+        self.params = params
+        self.model = mujoco.MjModel.from_xml_path(str(params.model_path))
+        self.state_dimension = self.model.nq + self.model.nv + self.model.na
+        self.action_dimension = self.model.nu
+        self.sensor_dimension = self.model.nsensordata
+        self.actions = ActionSpace.from_params(params)
+        self.substeps = int(round(params.action_time_step / self.model.opt.timestep))
+        if self.substeps < 1 or abs(self.substeps * self.model.opt.timestep
+                                    - params.action_time_step) > 1e-9:
+            raise ValueError(
+                f"{params.task_file}: key 'action.time_step': {params.action_time_step} s is "
+                f'not a whole multiple of the model timestep {self.model.opt.timestep} s'
+            )
+        self.actuated_pos = torch.as_tensor(self._actuated_qpos_indices(), dtype=torch.long)
+        self.distance_scaling = torch.tensor(params.reward_distance_scaling, dtype=torch.float32)
+        self.start_bounds = self._bounds(params.start_bound_lower, params.start_bound_upper)
+        self.goal_bounds = self._bounds(params.goal_bound_lower, params.goal_bound_upper)
+        self.start_state = torch.tensor(params.start_state, dtype=torch.float32)
+        self.goal_state = torch.tensor(params.goal_state, dtype=torch.float32)
+
+        threads = params.model_nthread if nthread is None else nthread
+        self.nthread = usable_cores() if threads == 0 else threads
+        # A pool of one thread only adds hand-over latency: run on the calling thread instead.
+        self._rollout = rollout.Rollout(nthread=self.nthread if self.nthread > 1 else 0)
+        self._datas = [mujoco.MjData(self.model) for _ in range(max(1, self.nthread))]
+        self._state_spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
+        self._full_state = self._template_full_state()
+
+    def _actuated_qpos_indices(self) -> list[int]:
+        indices = []
+        for actuator in range(self.model.nu):
+            if self.model.actuator_trntype[actuator] != mujoco.mjtTrn.mjTRN_JOINT:
+                raise ValueError(
+                    f'{self.params.model_path}: actuator {actuator} does not act on a joint; '
+                    'only joint actuators are supported'
+                )
+            joint = self.model.actuator_trnid[actuator, 0]
+            indices.append(int(self.model.jnt_qposadr[joint]))
+        return indices
+
+    @staticmethod
+    def _bounds(lower: list[float], upper: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        return (torch.tensor(lower, dtype=torch.float32), torch.tensor(upper, dtype=torch.float32))
+
+    def _template_full_state(self) -> np.ndarray:
+        data = mujoco.MjData(self.model)
+        mujoco.mj_forward(self.model, data)
+        size = mujoco.mj_stateSize(self.model, self._state_spec)
+        full = np.empty(size)
+        mujoco.mj_getState(self.model, data, full, self._state_spec)
+        # Layout of mjSTATE_FULLPHYSICS: time, qpos, qvel, act, then the rest (mocap, ...).
+        self._state_slice = slice(1, 1 + self.state_dimension)
+        return full
+
+    # -- dynamics --------------------------------------------------------------------------
+
+    def dynamics(
+        self, states: torch.Tensor, start_end_sub_actions: torch.Tensor,
+        return_sensors: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """Simulate one or several action steps for a batch of environments.
+
+        Args:
+            states: States, shape (batch, nx).
+            start_end_sub_actions: Start and end actuator targets of each action step,
+                shape (batch, 2, nu) for one step or (batch, steps, 2, nu) for several.
+            return_sensors: Also return the sensor data at the end of each action step.
+
+        Returns:
+            States at the end of each action step, shape (batch, nx) for one step or
+            (batch, steps, nx); with ``return_sensors`` also the sensor data, shape
+            (batch, [steps,] nsensordata).
+        """
+        single = start_end_sub_actions.dim() == 3
+        actions = start_end_sub_actions[:, None] if single else start_end_sub_actions
+        batch, steps = actions.shape[:2]
+        nstep = steps * self.substeps
+        initial = np.repeat(self._full_state[None], batch, axis=0)
+        initial[:, self._state_slice] = states.detach().cpu().numpy()
+        controls = np.ascontiguousarray(first_order_hold(
+            actions.detach().cpu().numpy().astype(np.float64), self.substeps))
+        # Shapes are ours by construction, so skip the wrapper's checks and hand it the model
+        # list and output buffers it would otherwise build.
+        trajectory = np.empty((batch, nstep, self._full_state.shape[0]))
+        sensors = np.empty((batch, nstep, self.sensor_dimension))
+        self._rollout.rollout(
+            [self.model] * batch, self._datas, initial, controls, nstep=nstep,
+            skip_checks=True, state=trajectory, sensordata=sensors,
+        )
+        ends = np.arange(1, steps + 1) * self.substeps - 1
+        next_states = torch.from_numpy(
+            trajectory[:, ends, self._state_slice].astype(np.float32)
+        )
+        next_sensors = torch.from_numpy(sensors[:, ends].astype(np.float32))
+        if single:
+            next_states, next_sensors = next_states[:, 0], next_sensors[:, 0]
+        return (next_states, next_sensors) if return_sensors else next_states
+
+    def step(
+        self, states: torch.Tensor, relative_actions: torch.Tensor,
+        previous_end_actions: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Apply relative actions for one action step, per the package's action definition.
+
+        Args:
+            states: States, shape (batch, nx).
+            relative_actions: Relative actions, shape (batch, nu).
+            previous_end_actions: End actions of the previous step, or None at the first step.
+
+        Returns:
+            Next states (batch, nx) and the end actions applied (batch, nu).
+        """
+        start_end = self.actions.start_end_actions(
+            states[:, self.actuated_pos], relative_actions, previous_end_actions
+        )
+        return self.dynamics(states, start_end), start_end[:, 1]
+
+    # -- distances and sampling ------------------------------------------------------------
+
+    def scaled_distances_to(self, states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        """Distance between states and goals under the task's diagonal distance scaling.
+
+        Args:
+            states: States, shape (..., nx).
+            goals: Goal states, broadcastable to ``states``.
+
+        Returns:
+            Scaled Euclidean distances, shape (...).
+        """
+        return torch.linalg.vector_norm((states - goals) * self.distance_scaling, dim=-1)
+
+    def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """Sample start states uniformly within the task's start bounds.
+
+        Args:
+            count: Number of states.
+            generator: Random generator (seeded by the caller).
+
+        Returns:
+            States, shape (count, nx).
+        """
+        return _uniform(*self.start_bounds, count, generator)
+
+    def sample_goal_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
+        """Sample goal states uniformly within the task's goal bounds.
+
+        Args:
+            count: Number of states.
+            generator: Random generator (seeded by the caller).
+
+        Returns:
+            States, shape (count, nx).
+        """
+        return _uniform(*self.goal_bounds, count, generator)
+
+    def close(self) -> None:
+        """Stop the rollout thread pool."""
+        if self._rollout is not None:
+            self._rollout.close()
+            self._rollout = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown may have torn mujoco down
+            pass
+
+
+def _uniform(lower: torch.Tensor, upper: torch.Tensor, count: int,
+             generator: torch.Generator) -> torch.Tensor:
+    noise = torch.rand((count, lower.shape[0]), generator=generator)
+    return lower + (upper - lower) * noise

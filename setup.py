@@ -1,0 +1,72 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""ament_python package ddpg_manipulation; also pip-installable (``pip install -e .[dev]``)."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = 'ddpg_manipulation'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*', 'bench', 'bench.*']),
+    package_data={package_name: ['tasks/*.yaml', 'tasks/*.xml']},
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+        ('share/' + package_name + '/launch', glob('launch/*.launch.py')),
+        ('share/' + package_name + '/config', glob('config/*.yaml')),
+        ('share/' + package_name + '/tasks', glob(package_name + '/tasks/*')),
+    ],
+    python_requires='>=3.10',
+    # torch is installed first, pinned (see README); these ranges accept that install.
+    install_requires=[
+        'torch>=2.3',
+        'tensordict>=0.14,<0.15',
+        'torchrl>=0.14,<0.15',
+        'mujoco>=3.3.5',
+        'numpy>=1.24',
+        'PyYAML>=6.0',
+        'fsspec>=2024.2',
+        'tensorboard>=2.15',
+        'tqdm>=4.66',
+        'matplotlib>=3.7',
+        'setuptools',
+    ],
+    extras_require={
+        'dev': [
+            'pytest>=8',
+            'pytest-timeout>=2.3',
+            'ruff==0.17.5',
+            'hypothesis>=6.100',
+        ],
+        'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
+        'render': ['imageio>=2.34', 'imageio-ffmpeg>=0.5'],
+    },
+    zip_safe=True,
+    maintainer='The ddpg_manipulation Authors',
+    maintainer_email='ddpg-manipulation@example.com',
+    description='DDPG manipulation policies learned from graph-planner demonstrations '
+                'over MuJoCo, deployed as ROS 2 nodes.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'ddpg-manipulation = ddpg_manipulation.cli:main',
+        ],
+    },
+)
