@@ -191,6 +191,27 @@ def parse_set(assignment: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def actuated_qpos_indices(model: mujoco.MjModel, where: object = 'model') -> list[int]:
+    """Positions of the actuated joints inside the state ``[qpos, qvel(, act)]``.
+
+    Args:
+        model: The MuJoCo model.
+        where: Name of the model file, for the error message.
+
+    Returns:
+        One qpos index per actuator, in actuator order.
+    """
+    indices = []
+    for actuator in range(model.nu):
+        if model.actuator_trntype[actuator] != mujoco.mjtTrn.mjTRN_JOINT:
+            raise ValueError(
+                f'{where}: actuator {actuator} does not act on a joint; only joint actuators '
+                'are supported'
+            )
+        indices.append(int(model.jnt_qposadr[model.actuator_trnid[actuator, 0]]))
+    return indices
+
+
 class ParameterContainer:
     """Typed, validated parameters of one task, exposed under the seed's flat names.
 
@@ -219,6 +240,10 @@ class ParameterContainer:
         self._load_model()
         self._check_model_sizes()
         self._check_bounds()
+        try:
+            self.actuated_qpos = actuated_qpos_indices(self.model, self.model_path)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         for dotted, value in values.items():
             setattr(self, dotted.replace('.', '_'), value)
 

@@ -169,25 +169,9 @@ class Learner:
         """
         return self.actor.select_action(self.state_norm, Normalizer.wrap_obs(states, goal_state))
 
-    def _rollout(
-        self, start_states: torch.Tensor, goal_states: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Roll out the actor from start states: one batched forward and one MuJoCo call a step.
-
-        Returns:
-            Visited states (batch, T + 1, nx) and relative actions (batch, T, nu).
-        """
-        batch, length = start_states.shape[0], self.params.learner_trajectory_length
-        states = torch.empty(batch, length + 1, self.plant.state_dimension)
-        relative = torch.empty(batch, length, self.plant.action_dimension)
-        states[:, 0] = start_states
-        previous_end = None
-        for t in range(length):
-            actions = self.actor_actions(states[:, t], goal_states).cpu()
-            relative[:, t] = self.plant.actions.relative_actions(actions)
-            states[:, t + 1], previous_end = self.plant.step(
-                states[:, t], relative[:, t], previous_end)
-        return states, relative
+    def _explore(self, states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        # Noisy in train mode, deterministic in eval mode (the actor's mode decides).
+        return self.actor_actions(states, goals).cpu()
 
     # -- rewards ---------------------------------------------------------------------------
 
@@ -269,7 +253,8 @@ class Learner:
     def _policy_rollout(self, num_envs: int) -> TensorDict:
         starts = self.plant.sample_start_states(num_envs, self.generator)
         goals = self.plant.sample_goal_states(num_envs, self.generator)
-        states, relative = self._rollout(starts, goals)
+        states, relative = self.plant.rollout(
+            self._explore, starts, goals, self.params.learner_trajectory_length)
         data = trajectory_transitions(states, relative, goals)
         self._add(data, demonstration=False)
         return data
@@ -446,7 +431,8 @@ class Learner:
         was_training = self.actor.training
         self.actor.eval()
         try:
-            states, _ = self._rollout(starts, goals)
+            states, _ = self.plant.rollout(
+                self._explore, starts, goals, self.params.learner_trajectory_length)
         finally:
             if was_training:
                 self.actor.train()

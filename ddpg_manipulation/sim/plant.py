@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import mujoco
 from mujoco import rollout
@@ -64,7 +65,7 @@ class MujocoPlant:
                 f"{params.task_file}: key 'action.time_step': {params.action_time_step} s is "
                 f'not a whole multiple of the model timestep {self.model.opt.timestep} s'
             )
-        self.actuated_pos = torch.as_tensor(self._actuated_qpos_indices(), dtype=torch.long)
+        self.actuated_pos = torch.as_tensor(params.actuated_qpos, dtype=torch.long)
         self.distance_scaling = torch.tensor(params.reward_distance_scaling, dtype=torch.float32)
         self.start_bounds = self._bounds(params.start_bound_lower, params.start_bound_upper)
         self.goal_bounds = self._bounds(params.goal_bound_lower, params.goal_bound_upper)
@@ -78,18 +79,6 @@ class MujocoPlant:
         self._datas = [mujoco.MjData(self.model) for _ in range(max(1, self.nthread))]
         self._state_spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
         self._full_state = self._template_full_state()
-
-    def _actuated_qpos_indices(self) -> list[int]:
-        indices = []
-        for actuator in range(self.model.nu):
-            if self.model.actuator_trntype[actuator] != mujoco.mjtTrn.mjTRN_JOINT:
-                raise ValueError(
-                    f'{self.params.model_path}: actuator {actuator} does not act on a joint; '
-                    'only joint actuators are supported'
-                )
-            joint = self.model.actuator_trnid[actuator, 0]
-            indices.append(int(self.model.jnt_qposadr[joint]))
-        return indices
 
     @staticmethod
     def _bounds(lower: list[float], upper: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -167,6 +156,32 @@ class MujocoPlant:
             states[:, self.actuated_pos], relative_actions, previous_end_actions
         )
         return self.dynamics(states, start_end), start_end[:, 1]
+
+    def rollout(
+        self, act: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+        start_states: torch.Tensor, goal_states: torch.Tensor, length: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Roll out a policy: one batched policy call and one MuJoCo call per action step.
+
+        Args:
+            act: Maps (states, goals) to normalized actions in [-1, 1], batched.
+            start_states: Start states, shape (batch, nx).
+            goal_states: Goals, shape (batch, nx).
+            length: Action steps.
+
+        Returns:
+            Visited states (batch, length + 1, nx), index 0 the start, and the relative actions
+            applied (batch, length, nu).
+        """
+        batch = start_states.shape[0]
+        states = torch.empty(batch, length + 1, self.state_dimension)
+        relative = torch.empty(batch, length, self.action_dimension)
+        states[:, 0] = start_states
+        previous_end = None
+        for t in range(length):
+            relative[:, t] = self.actions.relative_actions(act(states[:, t], goal_states))
+            states[:, t + 1], previous_end = self.step(states[:, t], relative[:, t], previous_end)
+        return states, relative
 
     # -- distances and sampling ------------------------------------------------------------
 

@@ -1,0 +1,190 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``ddpg-manipulation train``: progress bar, checkpoints, TensorBoard, learning curve, summary."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+from pathlib import Path
+import signal
+import sys
+import threading
+import time
+from typing import Any, Iterator
+
+from ddpg_manipulation.config import bundled_tasks, ConfigError, ParameterContainer, parse_set
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of ``train``.
+
+    Args:
+        parser: The subcommand's parser.
+    """
+    parser.add_argument('--task', default='box_push',
+                        help=f'bundled task ({", ".join(bundled_tasks())}) or a task YAML path '
+                             '(default: %(default)s)')
+    parser.add_argument('--epochs', type=int, default=None,
+                        help="epochs to train (default: the task's learner.epochs)")
+    parser.add_argument('--seed', type=int, default=None, help="random seed (default: task's)")
+    parser.add_argument('--output', default='runs',
+                        help='output root; the run goes to OUTPUT/TASK/TIMESTAMP '
+                             '(default: %(default)s)')
+    parser.add_argument('--set', dest='sets', action='append', default=[], metavar='KEY=VALUE',
+                        help='override a parameter, e.g. --set learner.batches=20 (repeatable)')
+    parser.add_argument('--no-demos', action='store_true',
+                        help='train without planner demonstrations even if the task enables them')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads for torch and MuJoCo (default: usable cores)')
+    parser.add_argument('--cloud', default='', metavar='URL',
+                        help='also save checkpoints to this fsspec URL (s3://, gs://, file://)')
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+
+
+def load_params(args: argparse.Namespace) -> ParameterContainer:
+    """Build the task parameters from ``--task``, ``--set``, ``--seed``, ``--threads``, ...
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Validated parameters.
+    """
+    overrides: dict[str, Any] = {}
+    for assignment in args.sets:
+        key, value = parse_set(assignment)
+        overrides[key] = value
+    if args.seed is not None:
+        overrides['seed'] = args.seed
+    if getattr(args, 'threads', None) is not None:
+        if args.threads < 0:
+            raise ConfigError(f'--threads {args.threads}: expected a number >= 0')
+        overrides['learner.threads'] = args.threads
+        overrides['model.nthread'] = args.threads
+    if getattr(args, 'no_demos', False):
+        overrides['learner.use_planner'] = False
+    return ParameterContainer(args.task, overrides)
+
+
+@contextlib.contextmanager
+def stop_on_signals(event: threading.Event) -> Iterator[None]:
+    """Turn SIGINT and SIGTERM into a graceful stop: finish the cycle, checkpoint, exit 0.
+
+    A second signal restores the default handler behaviour (a hard stop).
+
+    Args:
+        event: Set when a stop is requested.
+    """
+    previous = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        if event.is_set():
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+        event.set()
+        print(f'\n{signal.Signals(signum).name}: stopping after this cycle and saving a final '
+              'checkpoint (send again to stop at once)', file=sys.stderr, flush=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous[signum] = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, writing checkpoints, TensorBoard scalars, a learning curve and ``summary.json``.
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        Exit code 0.
+    """
+    from torch.utils.tensorboard import SummaryWriter
+    from tqdm import tqdm
+
+    from ddpg_manipulation.learning import checkpoint
+    from ddpg_manipulation.learning.learner import build_learner, format_metrics
+    from ddpg_manipulation.plotting import plot_learning_curves
+
+    if args.epochs is not None and args.epochs < 1:
+        raise ConfigError(f'--epochs {args.epochs}: expected an integer >= 1')
+    params = load_params(args)
+    epochs = args.epochs if args.epochs is not None else params.learner_epochs
+    checkpoint.check_writable(args.output)  # before any work, not after an hour
+
+    graph = None
+    if params.learner_use_planner:
+        from ddpg_manipulation.planner.search import demonstration_graph
+        graph = demonstration_graph(params, show_progress=not args.quiet)
+
+    run_dir = checkpoint.new_run_dir(args.output, params.task_name)
+    writer = SummaryWriter(str(run_dir / 'tensorboard'))
+    bar = tqdm(total=epochs, desc=f'train {params.task_name}', unit='epoch',
+               disable=args.quiet, file=sys.stderr)
+
+    def progress(metrics: dict[str, Any]) -> None:
+        for key in ('success_rate', 'relative_distance', 'demo_share', 'epoch_time'):
+            writer.add_scalar(key, metrics[key], metrics['epoch'])
+        writer.flush()
+        plot_learning_curves({params.task_name: learner.history}, run_dir / 'learning_curve.png',
+                             title=f'{params.task_name} (seed {params.seed})')
+        _write_json(run_dir / 'history.json', learner.history)
+        bar.update(1)
+        bar.set_postfix(success=f'{metrics["success_rate"]:.2f}',
+                        rel_dist=f'{metrics["relative_distance"]:.3f}')
+        tqdm.write(format_metrics(metrics), file=sys.stdout)
+
+    learner = build_learner(params, graph, output_dir=args.output, progress=progress,
+                            save_cloud=bool(args.cloud), cloud_url=args.cloud)
+    learner.run_dir = run_dir
+    started = time.perf_counter()
+    with stop_on_signals(learner.stop_event):
+        learner.train(epochs)
+    bar.close()
+    writer.close()
+    if learner.last_checkpoint is None:  # stopped before the first epoch ended
+        learner.save_checkpoints()
+    last = learner.history[-1] if learner.history else {}
+    summary = {
+        'task': params.task_name,
+        'seed': params.seed,
+        'epochs': learner.epoch,
+        'epochs_requested': epochs,
+        'interrupted': learner.stop_event.is_set(),
+        'final_success_rate': last.get('success_rate'),
+        'final_relative_distance': last.get('relative_distance'),
+        'best_success_rate': max((h['success_rate'] for h in learner.history), default=None),
+        'wall_time_s': round(time.perf_counter() - started, 2),
+        'checkpoint': learner.last_checkpoint,
+        'run_dir': str(run_dir),
+        'learning_curve': str(run_dir / 'learning_curve.png') if learner.history else None,
+        'demonstrations': graph is not None,
+    }
+    _write_json(run_dir / 'summary.json', summary)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f'.{path.name}.tmp')
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)

@@ -1,0 +1,90 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Learning curves as PNG: evaluation success rate, relative distance and demonstration share."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import tempfile
+from typing import Any, Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')  # headless: never needs a display
+
+import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+
+
+def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write a matplotlib figure to PNG through a temporary file and a rename.
+
+    Args:
+        figure: The figure.
+        path: Destination.
+        dpi: Resolution.
+
+    Returns:
+        The destination path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}-', suffix='.png', dir=path.parent)
+    os.close(fd)
+    try:
+        figure.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(figure)
+    return path
+
+
+def plot_learning_curves(
+    runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str | os.PathLike, title: str = '',
+) -> Path:
+    """Draw the per-epoch metrics of one or more runs, overlaid.
+
+    Args:
+        runs: Label -> the run's history (one dict per epoch with ``epoch``, ``success_rate``,
+            ``relative_distance`` and ``demo_share``).
+        path: PNG to write.
+        title: Figure title.
+
+    Returns:
+        The PNG path.
+    """
+    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    panels = (
+        ('success_rate', 'evaluation success rate', (0.0, 1.02)),
+        ('relative_distance', 'mean final relative distance', None),
+        ('demo_share', 'demonstration share of new experience', (0.0, 1.02)),
+    )
+    for axis, (key, label, limits) in zip(axes, panels):
+        for name, history in runs.items():
+            epochs = [h['epoch'] for h in history]
+            axis.plot(epochs, [h.get(key, float('nan')) for h in history], marker='o',
+                      markersize=3, label=name)
+        axis.set_xlabel('epoch')
+        axis.set_title(label, fontsize=10)
+        axis.grid(alpha=0.3)
+        if limits:
+            axis.set_ylim(*limits)
+    axes[0].legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    return save_figure_atomically(figure, path)
