@@ -124,7 +124,8 @@ class Learner:
         if self.load_local or self.load_cloud:
             if not self.load_path:
                 raise ValueError('load_local/load_cloud need load_path')
-            self.load_models(Path(self.load_path), is_local=self.load_local)
+            path = Path(self.load_path) if self.load_local else self.load_path
+            self.load_models(path, is_local=self.load_local)
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -532,10 +533,16 @@ class Learner:
         """Load the actor and critic networks and the normalizers.
 
         Args:
-            path: Checkpoint, run or output directory (local), or URL (cloud).
-            is_local: Whether ``path`` is local (else an fsspec URL).
+            path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
+                URL given as a string (a ``Path`` would fold its ``//``), or a path relative to
+                ``cloud_url``.
+            is_local: Whether ``path`` is local.
         """
-        source = str(path) if is_local else str(path)
+        source = str(path)
+        if not is_local and '://' not in source:
+            if not self.cloud_url:
+                raise ValueError(f'{source}: not a URL, and no cloud_url to resolve it against')
+            source = f'{self.cloud_url.rstrip("/")}/{source.lstrip("/")}'
         loaded = checkpoint.load(source, self.expected_manifest(), with_critic=True)
         try:
             self.actor.load(loaded.actor)

@@ -1,0 +1,208 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Learner: rollouts, rewards, updates, determinism, demonstrations seam, HER, normalizer."""
+
+import pytest
+from tensordict import TensorDict
+import torch
+
+from ddpg_manipulation.learning.networks import soft_update
+from ddpg_manipulation.learning.normalizer import Normalizer
+from ddpg_manipulation.learning.replay_buffer import ReplayBuffer, trajectory_transitions
+
+
+def test_policy_rollout_batches_environments(make_learner):
+    learner = make_learner(**{'learner.rollouts': 3})
+    data = learner.policy_rollout()
+    assert data.batch_size == (3 * 10,)
+    for key in ('states', 'start_states', 'goal_states', 'next_states'):
+        assert data[key].shape == (30, 4) and data[key].dtype == torch.float32
+    assert data['relative_actions'].shape == (30, 1)
+    assert len(learner.replay_buffer) == 30
+    # path consistency inside each trajectory
+    assert torch.equal(data['next_states'][:9], data['states'][1:10])
+    assert data['relative_actions'].abs().max() <= 0.4 + 1e-6  # range 1 * time step 0.4
+    assert learner.state_norm.count.item() == 60  # next states and goals
+
+
+def test_sparse_and_dense_rewards(make_learner):
+    learner = make_learner()
+    start = torch.tensor([[9.0, 0.0, 0.0, 0.0]] * 3)
+    goal = torch.tensor([[9.0, 2.0, 0.0, 0.0]] * 3)
+    current = torch.tensor([[9.0, 1.99, 0.0, 0.0], [9.0, 1.0, 0.0, 0.0], [9.0, -1.0, 0.0, 0.0]])
+    distances = learner.relative_distances_to(start, current, goal)
+    torch.testing.assert_close(distances, torch.tensor([0.005, 0.5, 1.5]))
+    rewards, terminated = learner.reward_function(start, current, goal)
+    torch.testing.assert_close(rewards, torch.tensor([0.0, -1.0, -1.0]))
+    torch.testing.assert_close(terminated, torch.tensor([1.0, 0.0, 0.0]))
+    dense = make_learner(**{'learner.reward_type': 'dense'})
+    rewards, terminated = dense.reward_function(start, current, goal)
+    torch.testing.assert_close(rewards, torch.tensor([-0.005, -0.5, -1.0]))
+
+
+def test_preprocess_sample_shapes_and_normalized_actions(make_learner):
+    learner = make_learner()
+    learner.policy_rollout()
+    obs, next_obs, actions, rewards, terminated = learner.preprocess_sample(
+        learner.replay_buffer.sample(16))
+    assert obs.shape == next_obs.shape == (16, 8)
+    assert actions.shape == rewards.shape == terminated.shape[:1] + (1,) == (16, 1)
+    assert actions.abs().max() <= 1.0
+    assert obs.abs().max() <= learner.params.learner_normalizer_clip
+
+
+def test_train_actor_critic_changes_both_networks(make_learner):
+    learner = make_learner()
+    learner.policy_rollout()
+    actor_before = [p.clone() for p in learner.actor.action_net.parameters()]
+    critic_before = [p.clone() for p in learner.critic.critic_net.parameters()]
+    target_before = [p.clone() for p in learner.actor.target_net.parameters()]
+    learner.train_actor_critic(learner.replay_buffer.sample(32), 0.98)
+    assert any(not torch.equal(a, b) for a, b in
+               zip(actor_before, learner.actor.action_net.parameters()))
+    assert any(not torch.equal(a, b) for a, b in
+               zip(critic_before, learner.critic.critic_net.parameters()))
+    # targets move only with update_target
+    assert all(torch.equal(a, b) for a, b in
+               zip(target_before, learner.actor.target_net.parameters()))
+
+
+def test_soft_update_interpolates():
+    net, target = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    expected = [0.1 * p + 0.9 * t for p, t in zip(net.parameters(), target.parameters())]
+    soft_update(net, target, 0.1)
+    for e, t in zip(expected, target.parameters()):
+        torch.testing.assert_close(e, t)
+    with pytest.raises(ValueError, match='tau'):
+        soft_update(net, target, 1.5)
+
+
+def test_eval_agent_runs_evals_episodes_in_one_batch(make_learner, monkeypatch):
+    learner = make_learner(**{'learner.evals': 7})
+    batches = []
+    original = learner.plant.step
+
+    def spy(states, *args):
+        batches.append(states.shape[0])
+        return original(states, *args)
+
+    monkeypatch.setattr(learner.plant, 'step', spy)
+    success, distance = learner.eval_agent()
+    assert set(batches) == {7} and len(batches) == 10
+    assert 0.0 <= success <= 1.0 and distance > 0
+    assert learner.actor.training  # eval mode is restored to train mode
+
+
+def test_seeded_runs_are_bit_for_bit_identical(make_learner):
+    runs = []
+    for _ in range(2):
+        learner = make_learner(**{'learner.her_probability': 0.5})
+        learner.save_local = False
+        learner.train(2)
+        runs.append(learner)
+    a, b = runs
+    assert torch.equal(a.replay_buffer['states'], b.replay_buffer['states'])
+    assert torch.equal(a.replay_buffer['relative_actions'], b.replay_buffer['relative_actions'])
+    for pa, pb in zip(a.actor.action_net.parameters(), b.actor.action_net.parameters()):
+        assert torch.equal(pa, pb)
+    for pa, pb in zip(a.critic.target_net.parameters(), b.critic.target_net.parameters()):
+        assert torch.equal(pa, pb)
+    assert a.history[-1]['success_rate'] == b.history[-1]['success_rate']
+    c = make_learner(seed=1)
+    c.save_local = False
+    c.train(1)
+    first = a.replay_buffer['states'][:len(c.replay_buffer)]
+    assert not torch.equal(c.replay_buffer['states'], first)
+
+
+class FakeGraph:
+    """A demonstration source that returns a straight-line path of the cart."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def sample_demonstration(self):
+        self.calls += 1
+        states = torch.zeros(1, 6, 4)
+        states[0, :, 0] = 9.0
+        states[0, :, 1] = torch.linspace(0.0, 2.0, 6)
+        relative = torch.full((1, 5, 1), 0.4)
+        return trajectory_transitions(states, relative, states[:, -1])
+
+
+@pytest.mark.parametrize('strategy,share', [('fixed', 0.25), ('fixed', 0.75)])
+def test_fixed_injection_share(make_learner, strategy, share):
+    graph = FakeGraph()
+    learner = make_learner(graph=graph, **{
+        'learner.use_planner': True, 'learner.injection_strategy': strategy,
+        'learner.max_planner_experience_share': share, 'learner.cycles': 200,
+        'learner.batches': 1, 'learner.rollouts': 2, 'learner.evals': 1})
+    learner.save_local = False
+    learner.train(1)
+    assert graph.calls / (200 * 2) == pytest.approx(share, abs=0.06)
+    assert 0.0 < learner.history[-1]['demo_share'] < 1.0
+
+
+def test_initial_and_decreasing_injection(make_learner):
+    graph = FakeGraph()
+    learner = make_learner(graph=graph, **{
+        'learner.use_planner': True, 'learner.injection_strategy': 'initial',
+        'learner.initial_injections': 5})
+    learner.save_local = False
+    learner.train(2)
+    assert graph.calls == 5  # once, before the first epoch, none later
+    decreasing = make_learner(graph=FakeGraph(), **{
+        'learner.use_planner': True, 'learner.injection_strategy': 'decreasing',
+        'learner.max_planner_experience_share': 0.5})
+    decreasing.history = [{'success_rate': 0.8}]
+    decreasing.set_demonstration_injection()
+    assert decreasing.planner_share == pytest.approx(0.1)
+
+
+def test_graph_rollout_rejects_malformed_demonstrations(make_learner):
+    class Bad:
+        def sample_demonstration(self):
+            return TensorDict({'states': torch.zeros(3, 5)}, batch_size=[3])
+
+    learner = make_learner(graph=Bad())
+    with pytest.raises(ValueError, match='missing key|shape'):
+        learner.graph_rollout()
+    assert len(learner.replay_buffer) == 0
+
+
+def test_her_relabels_with_a_future_state_of_the_same_trajectory():
+    torch.manual_seed(0)
+    buffer = ReplayBuffer(1000, her_probability=1.0, generator=torch.Generator().manual_seed(0))
+    states = torch.arange(2 * 6 * 4, dtype=torch.float32).reshape(2, 6, 4)
+    goals = torch.full((2, 4), -1.0)
+    data = trajectory_transitions(states, torch.zeros(2, 5, 1), goals)
+    buffer.extend(data)
+    sample = buffer.sample(200)
+    assert (sample['goal_states'] != -1.0).all()
+    for row in range(200):
+        traj = int(sample['states'][row, 0] // 24)
+        step = int((sample['states'][row, 0] - traj * 24) // 4)
+        future_steps = states[traj, step + 1:]
+        assert (future_steps == sample['goal_states'][row]).all(-1).any()
+
+
+def test_normalizer_statistics_and_clipping():
+    norm = Normalizer(2, eps=1e-2, clip_range=3.0)
+    data = torch.tensor([[1.0, 10.0], [3.0, 10.0]])
+    norm.update(data)
+    torch.testing.assert_close(norm.mean, torch.tensor([2.0, 10.0]))
+    torch.testing.assert_close(norm.std, torch.tensor([1.0, 0.01]))
+    obs = Normalizer.wrap_obs(torch.tensor([[3.0, 10.0]]), torch.tensor([[100.0, 10.0]]))
+    torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[1.0, 0.0, 3.0, 0.0]]))
