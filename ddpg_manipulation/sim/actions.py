@@ -26,7 +26,7 @@ deployment path (numpy + onnxruntime) uses exactly this code. Torch is never imp
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -53,6 +53,9 @@ class ActionSpace:
     time_step: float
     start_mode: str = 'current'
     end_mode: str = 'current'
+    # Torch copies of the constants, made once per dtype/device: hot loops call these methods
+    # every action step and every update.
+    _torch_constants: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def from_params(cls, params: Any) -> ActionSpace:
@@ -73,6 +76,22 @@ class ActionSpace:
             end_mode=params.action_end_mode,
         )
 
+    def _constant(self, name: str, reference: Any) -> Any:
+        if isinstance(reference, np.ndarray):
+            return self._numpy_constant(name).astype(reference.dtype, copy=False)
+        key = (name, reference.dtype, reference.device)
+        if key not in self._torch_constants:
+            self._torch_constants[key] = _to_torch(self._numpy_constant(name), reference)
+        return self._torch_constants[key]
+
+    def _numpy_constant(self, name: str) -> np.ndarray:
+        if name == 'scale':
+            return self.range * self.time_step
+        if name == 'inverse_scale':
+            scale = self.range * self.time_step
+            return np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+        return getattr(self, name)
+
     @property
     def dimension(self) -> int:
         """Number of actuators."""
@@ -87,7 +106,7 @@ class ActionSpace:
         Returns:
             Relative actions, same shape and kind.
         """
-        return normalized * _like(self.range * self.time_step, normalized)
+        return normalized * self._constant('scale', normalized)
 
     def normalized_actions(self, relative: Array) -> Array:
         """Invert :meth:`relative_actions` (entries with zero range map to zero).
@@ -98,9 +117,7 @@ class ActionSpace:
         Returns:
             Normalized actions, same shape and kind.
         """
-        scale = self.range * self.time_step
-        inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
-        return relative * _like(inverse, relative)
+        return relative * self._constant('inverse_scale', relative)
 
     def clip(self, targets: Array) -> Array:
         """Clip actuator targets to the action bounds.
@@ -111,7 +128,7 @@ class ActionSpace:
         Returns:
             Clipped targets, same shape and kind.
         """
-        return targets.clip(_like(self.lower, targets), _like(self.upper, targets))
+        return targets.clip(self._constant('lower', targets), self._constant('upper', targets))
 
     def start_end_actions(
         self, actuated_positions: Array, relative: Array, previous_end: Array | None = None
@@ -154,9 +171,7 @@ def first_order_hold(start_end: np.ndarray, substeps: int) -> np.ndarray:
     return controls.reshape(start_end.shape[0], -1, start_end.shape[-1])
 
 
-def _like(values: np.ndarray, reference: Any) -> Any:
-    if isinstance(reference, np.ndarray):
-        return values.astype(reference.dtype, copy=False)
+def _to_torch(values: np.ndarray, reference: Any) -> Any:
     import torch  # only torch callers get here: the module stays torch-free
 
     return torch.as_tensor(values, dtype=reference.dtype, device=reference.device)
