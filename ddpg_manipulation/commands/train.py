@@ -36,9 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The subcommand's parser.
     """
-    parser.add_argument('--task', default='box_push',
+    parser.add_argument('--task', default=None,
                         help=f'bundled task ({", ".join(bundled_tasks())}) or a task YAML path '
-                             '(default: %(default)s)')
+                             '(default: box_push)')
     parser.add_argument('--epochs', type=int, default=None,
                         help="epochs to train (default: the task's learner.epochs)")
     parser.add_argument('--seed', type=int, default=None, help="random seed (default: task's)")
@@ -54,6 +54,57 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--cloud', default='', metavar='URL',
                         help='also save checkpoints to this fsspec URL (s3://, gs://, file://)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    parser.add_argument('--resume', default=None, metavar='DIR',
+                        help='continue a run from its checkpoint (checkpoint or run directory); '
+                             'the task and parameters come from the checkpoint, --epochs is the '
+                             "total epoch count (default: the interrupted run's)")
+    parser.add_argument('--resume-buffer', action='store_true',
+                        help='with --resume: also restore the replay buffer (the run must have '
+                             'used --save-buffer); then the resumed run is bit-for-bit the '
+                             'uninterrupted one')
+    parser.add_argument('--save-buffer', action='store_true',
+                        help='store the replay buffer in every checkpoint (for --resume-buffer)')
+
+
+def resume_params(args: argparse.Namespace) -> tuple[ParameterContainer, dict[str, Any]]:
+    """Rebuild the parameters of the run to resume from its checkpoint's manifest.
+
+    Args:
+        args: Parsed arguments (``--resume``; ``--threads`` may differ from the original run).
+
+    Returns:
+        The parameters and the manifest.
+    """
+    from ddpg_manipulation.cli import UsageError
+    from ddpg_manipulation.learning import checkpoint
+
+    if args.sets or args.seed is not None or args.task is not None or args.no_demos:
+        raise UsageError('--resume takes the task and parameters from the checkpoint; drop '
+                         '--task, --set, --seed and --no-demos')
+    path = Path(args.resume).expanduser()
+    manifest = checkpoint.verify(checkpoint.find_latest(path) if path.is_dir()
+                                 and not (path / checkpoint.MANIFEST).is_file() else path)
+    task_file = Path(manifest.get('task_file', ''))
+    task = task_file if task_file.is_file() else manifest['task']
+    overrides = _flat(manifest['params'])
+    if args.threads is not None:
+        overrides['learner.threads'] = overrides['model.nthread'] = args.threads
+    params = ParameterContainer(task, overrides)
+    if params.config_hash() != manifest['config_hash']:
+        raise checkpoint.CheckpointError(
+            f'{args.resume}: the task {params.task_name!r} changed since this run was saved '
+            f'(config hash {params.config_hash()[:12]} vs {manifest["config_hash"][:12]})')
+    return params, manifest
+
+
+def _flat(tree: dict[str, Any]) -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update({f'{key}.{sub}': v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def load_params(args: argparse.Namespace) -> ParameterContainer:
@@ -78,7 +129,7 @@ def load_params(args: argparse.Namespace) -> ParameterContainer:
         overrides['model.nthread'] = args.threads
     if getattr(args, 'no_demos', False):
         overrides['learner.use_planner'] = False
-    return ParameterContainer(args.task, overrides)
+    return ParameterContainer(args.task or 'box_push', overrides)
 
 
 @contextlib.contextmanager
@@ -127,7 +178,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.epochs is not None and args.epochs < 1:
         raise ConfigError(f'--epochs {args.epochs}: expected an integer >= 1')
-    params = load_params(args)
+    if args.resume_buffer and not args.resume:
+        raise ConfigError('--resume-buffer: needs --resume DIR')
+    if args.resume:
+        params, _ = resume_params(args)
+    else:
+        params = load_params(args)
     epochs = args.epochs if args.epochs is not None else params.learner_epochs
     checkpoint.check_writable(args.output)  # before any work, not after an hour
 
@@ -136,10 +192,21 @@ def run(args: argparse.Namespace) -> int:
         from ddpg_manipulation.planner.search import demonstration_graph
         graph = demonstration_graph(params, show_progress=not args.quiet)
 
-    run_dir = checkpoint.new_run_dir(args.output, params.task_name)
+    learner = build_learner(params, graph, output_dir=args.output, save_cloud=bool(args.cloud),
+                            cloud_url=args.cloud, save_buffer=args.save_buffer)
+    if args.resume:
+        learner.resume(args.resume, with_buffer=args.resume_buffer)
+        if args.epochs is None:
+            epochs = learner.epochs_requested
+        if learner.run_dir is None:
+            learner.run_dir = checkpoint.new_run_dir(args.output, params.task_name)
+    else:
+        learner.run_dir = checkpoint.new_run_dir(args.output, params.task_name)
+    run_dir = learner.run_dir
+    remaining = max(0, epochs - learner.epoch)
     writer = SummaryWriter(str(run_dir / 'tensorboard'))
-    bar = tqdm(total=epochs, desc=f'train {params.task_name}', unit='epoch',
-               disable=args.quiet, file=sys.stderr)
+    bar = tqdm(total=epochs, initial=learner.epoch, desc=f'train {params.task_name}',
+               unit='epoch', disable=args.quiet, file=sys.stderr)
 
     def progress(metrics: dict[str, Any]) -> None:
         for key in ('success_rate', 'relative_distance', 'demo_share', 'epoch_time'):
@@ -153,22 +220,19 @@ def run(args: argparse.Namespace) -> int:
                         rel_dist=f'{metrics["relative_distance"]:.3f}')
         tqdm.write(format_metrics(metrics), file=sys.stdout)
 
-    learner = build_learner(params, graph, output_dir=args.output, progress=progress,
-                            save_cloud=bool(args.cloud), cloud_url=args.cloud)
-    learner.run_dir = run_dir
+    learner.progress = progress
     started = time.perf_counter()
     with stop_on_signals(learner.stop_event):
-        learner.train(epochs)
+        learner.train(remaining)
     bar.close()
     writer.close()
-    if learner.last_checkpoint is None:  # stopped before the first epoch ended
-        learner.save_checkpoints()
     last = learner.history[-1] if learner.history else {}
     summary = {
         'task': params.task_name,
         'seed': params.seed,
         'epochs': learner.epoch,
         'epochs_requested': epochs,
+        'resumed_from': args.resume,
         'interrupted': learner.stop_event.is_set(),
         'final_success_rate': last.get('success_rate'),
         'final_relative_distance': last.get('relative_distance'),

@@ -94,6 +94,7 @@ class Learner:
         load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
         progress: Called after every epoch with the epoch's metrics.
         keep_checkpoints: Newest checkpoints kept per run (0 = all).
+        save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
     """
 
     plant: MujocoPlant
@@ -110,6 +111,7 @@ class Learner:
     load_path: str = ''
     progress: Callable[[dict[str, Any]], None] | None = None
     keep_checkpoints: int = 3
+    save_buffer: bool = False
 
     actor: Actor = field(init=False, repr=False)
     critic: Critic = field(init=False, repr=False)
@@ -152,6 +154,9 @@ class Learner:
         self.demo_transitions = 0
         self.policy_transitions = 0
         self.initial_injections_done = False
+        self.epochs_requested = 0
+        self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
+        self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
 
     # -- acting ----------------------------------------------------------------------------
@@ -315,6 +320,9 @@ class Learner:
     def train(self, num_epochs: int = 50) -> None:
         """Train a policy to solve the environment with DDPG.
 
+        A stop request (``stop_event``) ends training after the running cycle with a
+        checkpoint that records the cycle, so :meth:`resume` continues the epoch exactly.
+
         Args:
             num_epochs: Epochs to run (continuing from ``self.epoch``).
         """
@@ -323,18 +331,23 @@ class Learner:
         if self.save_local and self.run_dir is None:
             checkpoint.check_writable(self.output_dir)
         last_epoch = self.epoch + num_epochs
-        while self.epoch < last_epoch and not self.stop_event.is_set():
-            started = time.perf_counter()
-            self.set_demonstration_injection()
-            self.demo_transitions = self.policy_transitions = 0
-            for _ in range(p.learner_cycles):
+        self.epochs_requested = last_epoch
+        while self.epoch < last_epoch:
+            started = time.perf_counter() - self.epoch_elapsed
+            if self.cycle == 0:
+                self.set_demonstration_injection()
+                self.demo_transitions = self.policy_transitions = 0
+            while self.cycle < p.learner_cycles:
                 if self.stop_event.is_set():
-                    break
+                    self.epoch_elapsed = time.perf_counter() - started
+                    self.save_checkpoints()
+                    return
                 self._cycle()
-            if self.stop_event.is_set() and not self.history and self.epoch == 0:
-                break
+                self.cycle += 1
             success_rate, distance = self.eval_agent()
             self.epoch += 1
+            self.cycle = 0
+            self.epoch_elapsed = 0.0
             added = self.demo_transitions + self.policy_transitions
             metrics = {
                 'epoch': self.epoch,
@@ -343,13 +356,14 @@ class Learner:
                 'demo_share': self.demo_transitions / added if added else 0.0,
                 'epoch_time': time.perf_counter() - started,
                 'replay_size': len(self.replay_buffer),
-                'interrupted': self.stop_event.is_set(),
             }
             self.history.append(metrics)
-            due = self.epoch % p.learner_checkpoint_every == 0 or self.epoch == last_epoch
-            if due or self.stop_event.is_set():
+            if (self.epoch % p.learner_checkpoint_every == 0 or self.epoch == last_epoch
+                    or self.stop_event.is_set()):
                 self.save_checkpoints()
             self._report(metrics)
+            if self.stop_event.is_set():
+                return
 
     def _cycle(self) -> None:
         p = self.params
@@ -459,6 +473,7 @@ class Learner:
         p = self.params
         return {
             'task': p.task_name,
+            'task_file': str(p.task_file),
             'config_hash': p.config_hash(),
             'params': p.to_dict(),
             'state_dimension': self.plant.state_dimension,
@@ -466,6 +481,7 @@ class Learner:
             'nlayers': p.learner_nlayers,
             'layer_width': p.learner_layer_width,
             'epoch': self.epoch,
+            'cycle': self.cycle,
             'metrics': self.history[-1] if self.history else {},
             'created': datetime.datetime.now().isoformat(timespec='microseconds'),
         }
@@ -476,8 +492,14 @@ class Learner:
         Returns:
             A dict of tensors and plain values (``weights_only``-loadable).
         """
-        return {
+        state = {
             'epoch': self.epoch,
+            'cycle': self.cycle,
+            'epoch_elapsed': self.epoch_elapsed,
+            'planner_share': self.planner_share,
+            'demo_transitions': self.demo_transitions,
+            'policy_transitions': self.policy_transitions,
+            'epochs_requested': self.epochs_requested,
             'history': self.history,
             'initial_injections_done': self.initial_injections_done,
             'torch_rng': torch.get_rng_state(),
@@ -485,6 +507,60 @@ class Learner:
             'actor_generator': self.actor.generator.get_state(),
             'buffer_generator': self.replay_buffer.generator.get_state(),
         }
+        if self.graph is not None and hasattr(self.graph, 'state_dict'):
+            state['graph'] = self.graph.state_dict()
+        if self.save_buffer:
+            state['replay_buffer'] = self.replay_buffer.state_dict()
+        return state
+
+    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
+        """Continue a run from a checkpoint exactly where it stopped.
+
+        Restores actor, critic, their targets and optimizer states, the normalizer, the epoch,
+        history, injection state, every random generator and (``with_buffer``) the replay
+        buffer. With the buffer, a seeded run resumed at epoch k ends bit-for-bit identical to
+        an uninterrupted one on CPU; without it the buffer starts empty.
+
+        Args:
+            path: Checkpoint, run or output directory, or URL.
+            with_buffer: Restore the replay buffer (the checkpoint must hold one).
+        """
+        loaded = checkpoint.load(path, self.expected_manifest(), with_critic=True,
+                                 with_training_state=True)
+        state = loaded.training_state
+        if state is None:
+            raise checkpoint.CheckpointError(f'{loaded.path}: holds no training state to resume')
+        if with_buffer and 'replay_buffer' not in state:
+            raise checkpoint.CheckpointError(
+                f'{loaded.path}: holds no replay buffer (train with --save-buffer to store it)')
+        try:
+            self.actor.load(loaded.actor)
+            self.critic.load(loaded.critic)
+            self.state_norm.load(loaded.state_norm)
+            if with_buffer:
+                self.replay_buffer.load_state_dict(state['replay_buffer'])
+            if 'graph' in state and hasattr(self.graph, 'load_state_dict'):
+                self.graph.load_state_dict(state['graph'])
+            self.epoch = int(state['epoch'])
+            self.cycle = int(state['cycle'])
+            self.epoch_elapsed = float(state['epoch_elapsed'])
+            self.planner_share = float(state['planner_share'])
+            self.demo_transitions = int(state['demo_transitions'])
+            self.policy_transitions = int(state['policy_transitions'])
+            self.epochs_requested = int(state['epochs_requested'])
+            self.history = list(state['history'])
+            self.initial_injections_done = bool(state['initial_injections_done'])
+            torch.set_rng_state(state['torch_rng'])
+            self.generator.set_state(state['generator'])
+            self.actor.generator.set_state(state['actor_generator'])
+            self.replay_buffer.generator.set_state(state['buffer_generator'])
+        except (KeyError, TypeError, ValueError, RuntimeError) as error:
+            raise checkpoint.CheckpointError(
+                f'{loaded.path}: training state does not fit: {error}') from None
+        local = Path(loaded.path)
+        if '://' not in loaded.path and local.parent.name == 'checkpoints':
+            self.run_dir = local.parent.parent  # continue in the same run directory
+        self.last_checkpoint = loaded.path
 
     def save_checkpoints(self) -> None:
         """Save to every enabled destination (local run directory and/or cloud URL)."""
@@ -507,7 +583,7 @@ class Learner:
         info = self.manifest_info()
         if self.run_dir is None:
             self.run_dir = checkpoint.new_run_dir(self.output_dir, self.params.task_name)
-        name = f'epoch_{self.epoch:06d}'
+        name = f'epoch_{self.epoch:06d}' + (f'_cycle_{self.cycle:04d}' if self.cycle else '')
         if is_local:
             target = self.run_dir / 'checkpoints' / name
             if target.exists():  # saved this epoch already (e.g. stop right after a save)

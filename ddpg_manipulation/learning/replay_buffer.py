@@ -184,16 +184,34 @@ class ReplayBuffer:
         return self._buffer.storage[torch.arange(len(self))][key]
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the buffer's contents and write position (for exact resume)."""
-        return self._buffer.state_dict()
+        """Return the contents and write position as plain tensors (``weights_only``-loadable).
+
+        Returns:
+            ``data`` (key -> tensor in storage order), ``cursor`` and ``write_count``.
+        """
+        writer = self._buffer._writer.state_dict()
+        data = {}
+        if len(self) > 0:
+            stored = self._buffer.storage[torch.arange(len(self))]
+            data = {key: stored[key].clone() for key in (*TRANSITION_KEYS, 'steps_left')}
+        return {'capacity': self.capacity, 'data': data, 'cursor': int(writer['_cursor']),
+                'write_count': int(writer['_write_count'])}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore contents saved by :meth:`state_dict`.
+        """Restore contents saved by :meth:`state_dict`, so sampling continues identically.
 
         Args:
             state: What :meth:`state_dict` returned.
         """
-        self._buffer.load_state_dict(state)
+        if int(state['capacity']) != self.capacity:
+            raise ValueError(f'replay buffer state: capacity {state["capacity"]} does not match '
+                             f'{self.capacity}')
+        self.reset()
+        if state['data']:
+            size = next(iter(state['data'].values())).shape[0]
+            self._buffer.extend(TensorDict(dict(state['data']), batch_size=[size]))
+        self._buffer._writer.load_state_dict(
+            {'_cursor': int(state['cursor']), '_write_count': int(state['write_count'])})
 
     def reset(self) -> None:
         """Remove every transition."""
