@@ -16,12 +16,28 @@ TASK ?= box_push
 OUTPUT ?= runs
 EPOCHS ?=
 PYTEST_ARGS ?=
+# Headless MuJoCo rendering (EGL with Mesa's software rasterizer, OSMesa as the fallback).
+GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6
 
-.PHONY: setup train test lint bench clean
+.PHONY: setup system-deps train test lint bench clean
 
 setup: $(VENV)/.installed
 
+# Installed when missing if we may (root with apt-get); otherwise a note, and the rendering
+# tests skip with that reason.
+system-deps:
+	@if command -v dpkg >/dev/null && ! dpkg -s $(GL_PACKAGES) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo 'installing headless GL for rendering: $(GL_PACKAGES)'; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $(GL_PACKAGES) >/dev/null; \
+	  else \
+	    echo 'note: rendering needs: sudo apt-get install $(GL_PACKAGES)'; \
+	  fi; \
+	fi
+
 $(VENV)/.installed: setup.py pyproject.toml
+	@$(MAKE) --no-print-directory system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(TORCH_PIP_ARGS) '$(TORCH_SPEC)'
 	$(PY) -m pip install --quiet -e '.[dev,export,render]'

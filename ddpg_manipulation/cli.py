@@ -27,6 +27,8 @@ from ddpg_manipulation import __version__
 COMMANDS = {
     'train': 'train a policy with DDPG (and planner demonstrations where the task enables them)',
     'eval': 'evaluate a checkpoint on seeded episodes (optionally render them)',
+    'plot': 'draw the learning curves of training runs (--compare: two runs overlaid)',
+    'export': 'export a checkpoint to one ONNX or TorchScript file for deployment',
 }
 
 
@@ -63,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         Process exit code: 0 success, 1 a failed check (e.g. a bad file), 2 bad usage.
     """
-    from ddpg_manipulation.config import ConfigError
-    from ddpg_manipulation.learning.checkpoint import CheckpointError
+    from ddpg_manipulation.errors import PackageError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args) or 0)
     except UsageError as error:
         parser.error(str(error))  # exits with code 2
-    except (ConfigError, CheckpointError) as error:
+    except PackageError as error:
         print(f'ddpg-manipulation {args.command}: error: {error}', file=sys.stderr)
         return 1
     return 0

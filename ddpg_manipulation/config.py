@@ -38,6 +38,8 @@ import mujoco
 import numpy as np
 import yaml
 
+from ddpg_manipulation.errors import PackageError
+
 TASKS_DIR = Path(__file__).resolve().parent / 'tasks'
 DEFAULTS_FILE = TASKS_DIR / 'defaults.yaml'
 
@@ -66,7 +68,7 @@ POSITIVE = (
     'learner.final_success_distance', 'learner.normalizer_clip', 'learner.checkpoint_every',
     'planner.max_main_nodes', 'planner.steps_per_goal', 'planner.extensions',
     'planner.action_steps_max', 'planner.termination_distance', 'planner.finite_diff_eps',
-    'planner.demonstrations',
+    'planner.demonstrations', 'planner.searches',
 )
 NON_NEGATIVE = (
     'learner.epochs', 'learner.initial_injections', 'learner.threads', 'model.nthread',
@@ -84,7 +86,7 @@ _PI_LITERAL = re.compile(
 )
 
 
-class ConfigError(ValueError):
+class ConfigError(PackageError, ValueError):
     """A task configuration is malformed; the message names the file, key and expected form."""
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-import tempfile
 from typing import Any, Mapping, Sequence
 
 import matplotlib
+
+from ddpg_manipulation.atomic import atomic_path
 
 matplotlib.use('Agg')  # headless: never needs a display
 
@@ -40,15 +41,9 @@ def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110)
         The destination path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}-', suffix='.png', dir=path.parent)
-    os.close(fd)
     try:
-        figure.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with atomic_path(path) as tmp:
+            figure.savefig(tmp, dpi=dpi, format='png')
     finally:
         plt.close(figure)
     return path

@@ -16,16 +16,93 @@
 
 The policy speaks numpy at its boundary (``act``, ``start_end_actions``) so that callers such as
 the ROS policy node need no torch types; the torch backend converts internally.
+
+Two backends: a checkpoint directory runs with torch; an exported ``.onnx`` file (see
+``ddpg_manipulation.export``) runs with onnxruntime and numpy only, taking everything else it
+needs (action space, actuated joints, normalizer) from the file's metadata. That path imports
+neither torch nor MuJoCo, so a robot computer needs neither.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Callable, Sequence
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from ddpg_manipulation.errors import PackageError
 from ddpg_manipulation.sim.actions import ActionSpace
+
+# Metadata of an exported policy file (ONNX metadata_props, TorchScript extra file): every value
+# is a JSON string. A reader checks the format name and version before it trusts the rest.
+EXPORT_FORMAT = 'ddpg_manipulation.policy'
+EXPORT_FORMAT_VERSION = 1
+EXPORT_REQUIRED_KEYS = (
+    'task', 'config_hash', 'state_dimension', 'action_dimension', 'action_bound_lower',
+    'action_bound_upper', 'action_range', 'action_time_step', 'action_start_mode',
+    'action_end_mode', 'actuated_qpos', 'normalizer_mean', 'normalizer_std', 'normalizer_clip',
+)
+ONNX_INPUTS = ('state', 'goal')
+ONNX_OUTPUT = 'action'
+
+
+class PolicyFileError(PackageError, ValueError):
+    """An exported policy file is missing, unreadable, not ours, or inconsistent."""
+
+
+def decode_export_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]:
+    """Parse and check the metadata of an exported policy file.
+
+    Args:
+        raw: Key -> JSON string, as stored in the file.
+        where: The file, for error messages.
+
+    Returns:
+        Key -> parsed value.
+    """
+    metadata = {}
+    for key, text in raw.items():
+        try:
+            metadata[key] = json.loads(text)
+        except (TypeError, ValueError):
+            raise PolicyFileError(f'{where}: metadata {key!r} is not JSON: {text!r:.80}') from None
+    if metadata.get('format') != EXPORT_FORMAT:
+        raise PolicyFileError(f'{where}: not an exported ddpg_manipulation policy (metadata '
+                              f'format is {metadata.get("format")!r}, expected {EXPORT_FORMAT!r})')
+    if metadata.get('format_version') != EXPORT_FORMAT_VERSION:
+        raise PolicyFileError(f'{where}: export format_version {metadata.get("format_version")!r}'
+                              f', this reader knows {EXPORT_FORMAT_VERSION}')
+    missing = [key for key in EXPORT_REQUIRED_KEYS if key not in metadata]
+    if missing:
+        raise PolicyFileError(f'{where}: metadata lacks {", ".join(missing)}')
+    nx, nu = metadata['state_dimension'], metadata['action_dimension']
+    if not (isinstance(nx, int) and isinstance(nu, int) and nx > 0 and nu > 0):
+        raise PolicyFileError(f'{where}: state/action dimensions {nx!r}/{nu!r} are not positive '
+                              'integers')
+    lengths = {'action_bound_lower': nu, 'action_bound_upper': nu, 'action_range': nu,
+               'actuated_qpos': nu, 'normalizer_mean': nx, 'normalizer_std': nx}
+    for key, length in lengths.items():
+        value = metadata[key]
+        numbers = isinstance(value, list) and all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+        if not numbers or len(value) != length or not np.all(np.isfinite(value)):
+            raise PolicyFileError(f'{where}: metadata {key!r}: expected a list of {length} '
+                                  f'finite numbers, got {value!r:.80}')
+    for key in ('action_time_step', 'normalizer_clip'):
+        value = metadata[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise PolicyFileError(f'{where}: metadata {key!r}: expected a number > 0, got '
+                                  f'{value!r:.80}')
+    for key in ('action_start_mode', 'action_end_mode'):
+        if metadata[key] not in ('current', 'previous'):
+            raise PolicyFileError(f'{where}: metadata {key!r} is {metadata[key]!r}, expected '
+                                  "'current' or 'previous'")
+    if not all(isinstance(i, int) and 0 <= i < nx for i in metadata['actuated_qpos']):
+        raise PolicyFileError(f'{where}: metadata actuated_qpos {metadata["actuated_qpos"]} '
+                              f'does not index a state of {nx} values')
+    return metadata
 
 
 class Policy:
@@ -63,13 +140,19 @@ class Policy:
     def load(cls, path: str | os.PathLike, task: str | os.PathLike | None = None) -> Policy:
         """Load a policy from a checkpoint (directory, run/output directory, or URL).
 
+        A path ending in ``.onnx`` is an exported policy: it loads with :meth:`load_onnx`
+        (onnxruntime and numpy only, one intra-op thread).
+
         Args:
-            path: Checkpoint location (see ``checkpoint.load``).
+            path: Checkpoint location (see ``checkpoint.load``), or an ``.onnx`` file.
             task: Task name or YAML the checkpoint must belong to; default: the manifest's task.
 
         Returns:
             The policy.
         """
+        if str(path).lower().endswith('.onnx'):
+            return cls.load_onnx(path, task=task)
+
         import torch  # torch is needed for .pt checkpoints only
 
         from ddpg_manipulation.config import ParameterContainer
@@ -107,6 +190,86 @@ class Policy:
                      {**manifest, 'path': loaded.path})
         policy.params = params
         policy.network = net
+        policy.normalizer = {'mean': norm['mean'].numpy(), 'std': norm['std'].numpy(),
+                             'clip_range': float(norm['clip_range'])}
+        return policy
+
+    @classmethod
+    def load_onnx(
+        cls, path: str | os.PathLike, task: str | os.PathLike | None = None, threads: int = 1,
+    ) -> Policy:
+        """Load an exported ``.onnx`` policy to run with onnxruntime: no torch, no MuJoCo.
+
+        The normalizer is part of the ONNX graph (inputs ``state`` and ``goal``), so this
+        policy's own normalization is the identity; the statistics are in ``normalizer``.
+
+        Args:
+            path: The ``.onnx`` file written by ``ddpg-manipulation export``.
+            task: Task name or YAML path the policy must belong to (compared by name).
+            threads: onnxruntime intra-op threads. The default 1 runs on the calling thread:
+                lowest latency for one state at a time and no cores taken from the robot; 0
+                lets onnxruntime use every core.
+
+        Returns:
+            The policy, with ``session`` (the onnxruntime session) and ``normalizer``.
+        """
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ImportError('loading an .onnx policy needs onnxruntime: pip install '
+                              'onnxruntime') from None
+        if threads < 0:
+            raise ValueError(f'threads {threads}: expected an integer >= 0')
+        where = str(path)
+        if not Path(path).expanduser().is_file():
+            raise PolicyFileError(f'{where}: no such file')
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3  # errors only: a robot's log is not for optimizer notes
+        try:
+            session = onnxruntime.InferenceSession(
+                str(Path(path).expanduser()), sess_options=options,
+                providers=['CPUExecutionProvider'])
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
+            first = str(error).splitlines()[0] if str(error) else ''
+            raise PolicyFileError(f'{where}: not a loadable ONNX model '
+                                  f'({type(error).__name__}: {first})') from None
+        metadata = decode_export_metadata(session.get_modelmeta().custom_metadata_map, where)
+        nx, nu = metadata['state_dimension'], metadata['action_dimension']
+        inputs = {i.name: i.shape for i in session.get_inputs()}
+        outputs = {o.name: o.shape for o in session.get_outputs()}
+        if (set(inputs) != set(ONNX_INPUTS) or ONNX_OUTPUT not in outputs
+                or any(shape[-1] != nx for shape in inputs.values())
+                or outputs[ONNX_OUTPUT][-1] != nu):
+            raise PolicyFileError(
+                f'{where}: graph inputs {inputs} / outputs {outputs} do not match the metadata '
+                f'(expected inputs state, goal of {nx} values and output action of {nu})')
+        if task is not None and Path(str(task)).stem != metadata['task']:
+            raise PolicyFileError(f'{where}: policy task is {metadata["task"]!r}, expected '
+                                  f'{Path(str(task)).stem!r}')
+        actions = ActionSpace(
+            lower=np.asarray(metadata['action_bound_lower'], dtype=np.float64),
+            upper=np.asarray(metadata['action_bound_upper'], dtype=np.float64),
+            range=np.asarray(metadata['action_range'], dtype=np.float64),
+            time_step=float(metadata['action_time_step']),
+            start_mode=str(metadata['action_start_mode']),
+            end_mode=str(metadata['action_end_mode']),
+        )
+
+        def forward(obs: np.ndarray) -> np.ndarray:
+            feed = {'state': np.ascontiguousarray(obs[:, :nx]),
+                    'goal': np.ascontiguousarray(obs[:, nx:])}
+            return session.run([ONNX_OUTPUT], feed)[0]
+
+        policy = cls(actions, forward, np.zeros(nx, dtype=np.float32),
+                     np.ones(nx, dtype=np.float32), np.inf, metadata['actuated_qpos'],
+                     {**metadata, 'path': where, 'backend': 'onnxruntime'})
+        policy.session = session
+        policy.normalizer = {'mean': np.asarray(metadata['normalizer_mean'], dtype=np.float32),
+                             'std': np.asarray(metadata['normalizer_std'], dtype=np.float32),
+                             'clip_range': float(metadata['normalizer_clip'])}
         return policy
 
     def normalize(self, states: np.ndarray, goals: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from ddpg_manipulation.config import ConfigError, ParameterContainer
 
@@ -30,7 +31,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     """
     parser.add_argument('--checkpoint', required=True,
                         help='checkpoint directory, run directory (its newest checkpoint), '
-                             'output directory, or fsspec URL')
+                             'output directory, fsspec URL, or an exported .onnx policy')
     parser.add_argument('--task', default=None,
                         help="task the checkpoint must belong to (default: the manifest's)")
     parser.add_argument('--episodes', type=int, default=100,
@@ -38,10 +39,39 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=None,
                         help="seed of the starts and goals (default: the task's, i.e. the "
                              "episodes of the training run's evaluation)")
+    parser.add_argument('--render', default=None, metavar='PATH',
+                        help='also render the first episodes to this .mp4 or .gif (headless; '
+                             'goal drawn as a translucent ghost)')
+    parser.add_argument('--render-episodes', type=int, default=3, metavar='N',
+                        help='episodes to render with --render (default: %(default)s)')
+
+
+def task_params(policy: Any, task: str | None) -> ParameterContainer:
+    """Get the task parameters of a policy; an exported one carries only its task name and hash.
+
+    Args:
+        policy: The loaded policy.
+        task: ``--task``, or None for the policy's own task.
+
+    Returns:
+        The parameters, checked against the policy's config hash.
+    """
+    from ddpg_manipulation.learning.checkpoint import CheckpointError
+
+    params = getattr(policy, 'params', None)
+    if params is not None:
+        return params
+    params = ParameterContainer(task if task is not None else policy.metadata['task'])
+    if policy.metadata.get('config_hash') != params.config_hash():
+        raise CheckpointError(
+            f'{policy.metadata["path"]}: exported config_hash is '
+            f'{policy.metadata.get("config_hash")!r}, the task {params.task_name!r} has '
+            f'{params.config_hash()!r}')
+    return params
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate and print the success rate and mean relative distance.
+    """Evaluate and print the success rate and mean relative distance; optionally render.
 
     Args:
         args: Parsed arguments.
@@ -51,16 +81,35 @@ def run(args: argparse.Namespace) -> int:
     """
     from ddpg_manipulation.evaluation import evaluate
     from ddpg_manipulation.policy import Policy
+    from ddpg_manipulation.render import check_video_path, gl_backend
 
     if args.episodes < 1:
         raise ConfigError(f'--episodes {args.episodes}: expected an integer >= 1')
+    if args.render_episodes < 1:
+        raise ConfigError(f'--render-episodes {args.render_episodes}: expected an integer >= 1')
+    if args.render:
+        # Before the evaluation, not after it: a missing GL or writer fails in a second.
+        check_video_path(args.render)
+        gl_backend()
     policy = Policy.load(args.checkpoint, task=args.task)
-    params: ParameterContainer = policy.params
+    params = task_params(policy, args.task)
     result = evaluate(policy, params, args.episodes, args.seed)
+    rendered = None
+    if args.render:
+        from ddpg_manipulation.render import render_trajectories
+
+        count = min(args.render_episodes, args.episodes)
+        rendered = render_trajectories(params, result.states, result.goals, args.render,
+                                       episodes=count)
     print(f'success rate {result.success_rate:.3f}  mean relative distance '
           f'{result.relative_distance:.4f}  ({args.episodes} episodes, {params.task_name}, '
           f'{policy.metadata["path"]})')
-    print(json.dumps({'task': params.task_name, 'checkpoint': policy.metadata['path'],
-                      'episodes': args.episodes, 'success_rate': result.success_rate,
-                      'relative_distance': result.relative_distance}))
+    if rendered is not None:
+        print(f'rendered {count} episode(s) to {rendered}')
+    summary = {'task': params.task_name, 'checkpoint': policy.metadata['path'],
+               'episodes': args.episodes, 'success_rate': result.success_rate,
+               'relative_distance': result.relative_distance}
+    if rendered is not None:
+        summary['render'] = str(rendered)
+    print(json.dumps(summary))
     return 0

@@ -27,6 +27,7 @@ import threading
 import time
 from typing import Any, Iterator
 
+from ddpg_manipulation.atomic import write_json
 from ddpg_manipulation.config import bundled_tasks, ConfigError, ParameterContainer, parse_set
 
 
@@ -214,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         writer.flush()
         plot_learning_curves({params.task_name: learner.history}, run_dir / 'learning_curve.png',
                              title=f'{params.task_name} (seed {params.seed})')
-        _write_json(run_dir / 'history.json', learner.history)
+        write_json(run_dir / 'history.json', learner.history)
         bar.update(1)
         bar.set_postfix(success=f'{metrics["success_rate"]:.2f}',
                         rel_dist=f'{metrics["relative_distance"]:.3f}')
@@ -243,12 +244,6 @@ def run(args: argparse.Namespace) -> int:
         'learning_curve': str(run_dir / 'learning_curve.png') if learner.history else None,
         'demonstrations': graph is not None,
     }
-    _write_json(run_dir / 'summary.json', summary)
+    write_json(run_dir / 'summary.json', summary)
     print(json.dumps(summary, indent=2))
     return 0
-
-
-def _write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)

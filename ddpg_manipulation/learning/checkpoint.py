@@ -46,13 +46,16 @@ from typing import Any, Callable
 import fsspec
 import torch
 
+from ddpg_manipulation.atomic import usual_permissions
+from ddpg_manipulation.errors import PackageError
+
 MANIFEST = 'manifest.json'
 FORMAT_VERSION = 1
 MODEL_FILES = ('actor.pt', 'critic.pt', 'state_norm.pt')
 TRAINING_STATE = 'training_state.pt'
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PackageError, ValueError):
     """A checkpoint is missing, incomplete, corrupt or belongs to another task."""
 
 
@@ -217,6 +220,8 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f'.staging-{final.name}-', dir=final.parent))
     try:
+        # mkdtemp makes the directory private (0700); a checkpoint is as readable as any file.
+        os.chmod(staging, usual_permissions(directory=True))
         for name, data in {**files, MANIFEST: build_manifest(files, info)}.items():
             with open(staging / name, 'wb') as handle:
                 handle.write(data)

@@ -1,0 +1,219 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Per-action latency of the exported ONNX policy (onnxruntime) against PyTorch, one thread.
+
+``python -m bench.export_latency [--checkpoint CKPT] [--task planar_hand]``
+
+One state and one goal per call, as the ROS policy node runs. Measured both end to end
+(``Policy.act``: checks, normalization, network, clip) and for the bare network call
+(``session.run`` against the torch module under ``inference_mode``). The variants take turns in
+rounds so that a noisy machine slows all of them alike; figures are microseconds, p50 and p99,
+and the baseline is PyTorch measured in the same run. Without ``--checkpoint`` a checkpoint of
+the task's default network (4 x 256) with untrained weights and a filled normalizer is made in a
+temporary directory: latency does not depend on what the weights learned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+import platform
+import sys
+import tempfile
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).resolve().parent / 'results' / 'export_latency.json'
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--checkpoint', default=None,
+                        help='checkpoint to measure (default: a fresh default network)')
+    parser.add_argument('--task', default='planar_hand',
+                        help='task of the fresh network (default: %(default)s)')
+    parser.add_argument('--iterations', type=int, default=20_000,
+                        help='timed calls per variant (default: %(default)s)')
+    parser.add_argument('--rounds', type=int, default=20,
+                        help='turns the variants take (default: %(default)s)')
+    parser.add_argument('--output', default=str(RESULTS), help='JSON file (default: %(default)s)')
+    args = parser.parse_args(argv)
+    if args.iterations < args.rounds or args.rounds < 1:
+        parser.error('expected --rounds >= 1 and --iterations >= --rounds')
+    return args
+
+
+def fresh_checkpoint(task: str, directory: str) -> str:
+    """Save a checkpoint of the task's default network with a normalizer fed random states.
+
+    Args:
+        task: Task name.
+        directory: Output directory.
+
+    Returns:
+        The checkpoint directory.
+    """
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.learning.learner import build_learner
+
+    params = ParameterContainer(task)
+    learner = build_learner(params, None, output_dir=directory, verbose=False)
+    generator = torch.Generator().manual_seed(0)
+    learner.state_norm.update(learner.plant.sample_start_states(256, generator))
+    learner.state_norm.update(learner.plant.sample_goal_states(256, generator))
+    learner.save_checkpoints()
+    return learner.last_checkpoint
+
+
+def timed(call: Callable[[], Any], count: int) -> np.ndarray:
+    """Time single calls.
+
+    Args:
+        call: What to time.
+        count: Number of calls.
+
+    Returns:
+        Each call's duration in microseconds.
+    """
+    samples = np.empty(count)
+    clock = time.perf_counter_ns
+    for i in range(count):
+        started = clock()
+        call()
+        samples[i] = clock() - started
+    return samples / 1e3
+
+
+def figures(samples: np.ndarray) -> dict[str, float]:
+    """Summarize durations.
+
+    Args:
+        samples: Durations in microseconds.
+
+    Returns:
+        p50, p99 and mean, rounded to 0.1 us.
+    """
+    return {'p50': round(float(np.percentile(samples, 50)), 1),
+            'p99': round(float(np.percentile(samples, 99)), 1),
+            'mean': round(float(samples.mean()), 1)}
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a text file through a temporary file and a rename.
+
+    Args:
+        path: Destination.
+        text: Content.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, print one JSON line, and write it to the results file.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit code 0.
+    """
+    import onnxruntime
+
+    from ddpg_manipulation.export import export_onnx
+    from ddpg_manipulation.policy import Policy
+
+    args = parse_args(argv)
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as scratch:
+        checkpoint = args.checkpoint or fresh_checkpoint(args.task, scratch)
+        reference = Policy.load(checkpoint)
+        onnx_file = export_onnx(reference, Path(scratch) / 'policy.onnx')
+        exported = Policy.load_onnx(onnx_file, threads=1)
+
+    mean, std = reference.normalizer['mean'], reference.normalizer['std']
+    generator = np.random.default_rng(0)
+    state = (mean + std * generator.standard_normal(mean.shape)).astype(np.float32)
+    goal = (mean + std * generator.standard_normal(mean.shape)).astype(np.float32)
+    observation = torch.from_numpy(reference.normalize(state[None], goal[None]))
+    network, session = reference.network, exported.session
+    feed = {'state': state[None], 'goal': goal[None]}
+
+    def torch_forward() -> Any:
+        with torch.inference_mode():
+            return network(observation)
+
+    variants = {
+        'torch_policy_act': lambda: reference.act(state, goal),
+        'onnx_policy_act': lambda: exported.act(state, goal),
+        'torch_forward': torch_forward,
+        'onnx_session_run': lambda: session.run(['action'], feed),
+    }
+    per_round = args.iterations // args.rounds
+    for call in variants.values():  # warm-up: first calls allocate and pick kernels
+        timed(call, 200)
+    samples: dict[str, list[np.ndarray]] = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name, call in variants.items():
+            samples[name].append(timed(call, per_round))
+    results = {name: figures(np.concatenate(parts)) for name, parts in samples.items()}
+    difference = float(np.max(np.abs(exported.act(state, goal) - reference.act(state, goal))))
+    record = {
+        'bench': 'export_latency',
+        'task': reference.metadata['task'],
+        'network': f'{reference.metadata["nlayers"]}x{reference.metadata["layer_width"]}',
+        'state_dimension': reference.state_dimension,
+        'threads': 1,
+        'iterations': per_round * args.rounds,
+        'unit': 'us',
+        **results,
+        'ratio_p50_onnx_to_torch_policy_act': round(
+            results['onnx_policy_act']['p50'] / results['torch_policy_act']['p50'], 3),
+        'ratio_p99_onnx_to_torch_policy_act': round(
+            results['onnx_policy_act']['p99'] / results['torch_policy_act']['p99'], 3),
+        'ratio_p50_onnx_to_torch_forward': round(
+            results['onnx_session_run']['p50'] / results['torch_forward']['p50'], 3),
+        'max_abs_diff': difference,
+        'versions': {'torch': torch.__version__, 'onnxruntime': onnxruntime.__version__,
+                     'python': platform.python_version()},
+        'machine': {'cpus': os.cpu_count(), 'load_average_1min': round(os.getloadavg()[0], 2)},
+    }
+    line = json.dumps(record)
+    print(line)
+    write_atomically(Path(args.output), line + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,24 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The base of every error the package reports to users."""
+
+
+class PackageError(Exception):
+    """Bad input or an unusable environment, with a message that says what and where.
+
+    Each concrete error also derives from ValueError (bad input) or RuntimeError (the
+    environment), so callers may catch those too; the CLI prints any PackageError in one line
+    and exits with code 1, and lets every other exception show its traceback (a bug).
+    """

@@ -1,0 +1,416 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Export a trained policy (normalizer + actor) to one ONNX or TorchScript file.
+
+The file maps ``state`` and ``goal`` (float32, shape (batch, nx), any batch) to the normalized
+``action`` in [-1, 1] (float32, shape (batch, nu)), exactly as ``Policy.act`` does, and carries
+what a deployment needs besides the network as metadata: task and config hash, sizes, action
+bounds, range, time step and modes, actuated qpos indices, normalizer statistics and clip,
+nominal start and goal, joint and actuator names. ONNX keeps it in ``metadata_props``, TorchScript
+in the extra file ``ddpg_manipulation.json``; every value is a JSON string in both.
+
+The ONNX graph is written from the weights with ``onnx.helper`` rather than traced: the actor is
+a plain MLP (a handful of nodes), the TorchScript-based ``torch.onnx`` exporter is deprecated and
+the newer one needs onnxscript. IR version 8 and opset 17 keep the file loadable by
+onnxruntime 1.14 and later, which robot computers often pin. TorchScript is still written for
+C++ (libtorch) deployments, but torch has deprecated it: prefer ONNX.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+import warnings
+
+import mujoco
+import numpy as np
+import torch
+from torch import nn
+
+from ddpg_manipulation import __version__
+from ddpg_manipulation.atomic import atomic_path, temporary_path, write_bytes
+from ddpg_manipulation.errors import PackageError
+from ddpg_manipulation.policy import (
+    decode_export_metadata,
+    EXPORT_FORMAT,
+    EXPORT_FORMAT_VERSION,
+    ONNX_INPUTS,
+    ONNX_OUTPUT,
+    Policy,
+    PolicyFileError,
+)
+
+FORMATS = ('onnx', 'torchscript')
+SUFFIXES = {'onnx': '.onnx', 'torchscript': '.pt'}
+TORCHSCRIPT_METADATA = 'ddpg_manipulation.json'
+ONNX_OPSET = 17
+ONNX_IR_VERSION = 8
+PARITY_TOLERANCE = 1e-5
+
+
+class ExportError(PackageError, ValueError):
+    """A policy cannot be exported (unsupported network, unknown format, bad destination)."""
+
+
+class NormalizedActor(nn.Module):
+    """Normalizer and actor in one module: (state, goal) -> normalized action.
+
+    Args:
+        layers: The actor's layers (``DDP.net``: Linear/ReLU/.../Tanh).
+        mean: Normalizer mean of a state, shape (nx,).
+        std: Normalizer standard deviation of a state, shape (nx,).
+        clip_range: Normalized observations are clipped to +- this.
+    """
+
+    def __init__(self, layers: nn.Sequential, mean: torch.Tensor, std: torch.Tensor,
+                 clip_range: float) -> None:
+        super().__init__()
+        self.layers = layers
+        self.register_buffer('mean', mean.float().repeat(2))
+        self.register_buffer('std', std.float().repeat(2))
+        self.clip_range = float(clip_range)
+
+    def forward(self, state: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """Compute normalized actions.
+
+        Args:
+            state: States, shape (batch, nx).
+            goal: Goals, shape (batch, nx).
+
+        Returns:
+            Actions in [-1, 1], shape (batch, nu).
+        """
+        obs = torch.cat([state, goal], dim=-1)
+        obs = ((obs - self.mean) / self.std).clamp(-self.clip_range, self.clip_range)
+        return self.layers(obs).clamp(-1.0, 1.0)
+
+
+def _joint_layout(model: mujoco.MjModel) -> dict[str, Any]:
+    names, qpos, qvel = [], [], []
+    one_dof = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
+    for joint in range(model.njnt):
+        if int(model.jnt_type[joint]) in one_dof:
+            names.append(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+                         or f'joint_{joint}')
+            qpos.append(int(model.jnt_qposadr[joint]))
+            qvel.append(int(model.nq + model.jnt_dofadr[joint]))
+    actuated = []
+    for actuator in range(model.nu):
+        joint = int(model.actuator_trnid[actuator, 0])
+        actuated.append(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+                        or f'joint_{joint}')
+    actuators = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, a) or f'actuator_{a}'
+                 for a in range(model.nu)]
+    return {'joint_names': names, 'joint_qpos_index': qpos, 'joint_qvel_index': qvel,
+            'actuated_joint_names': actuated, 'actuator_names': actuators}
+
+
+def policy_metadata(policy: Policy) -> dict[str, Any]:
+    """Collect what a deployment needs besides the network, from a checkpoint-loaded policy.
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
+
+    Returns:
+        Key -> plain JSON-able value.
+    """
+    params, manifest, norm = policy.params, policy.metadata, policy.normalizer
+    return {
+        'format': EXPORT_FORMAT,
+        'format_version': EXPORT_FORMAT_VERSION,
+        'task': params.task_name,
+        'config_hash': params.config_hash(),
+        'state_dimension': int(params.state_dimension),
+        'action_dimension': int(params.action_dimension),
+        'inputs': list(ONNX_INPUTS),
+        'output': ONNX_OUTPUT,
+        'action_bound_lower': [float(x) for x in params.action_bound_lower],
+        'action_bound_upper': [float(x) for x in params.action_bound_upper],
+        'action_range': [float(x) for x in params.action_range],
+        'action_time_step': float(params.action_time_step),
+        'action_start_mode': params.action_start_mode,
+        'action_end_mode': params.action_end_mode,
+        'actuated_qpos': [int(i) for i in params.actuated_qpos],
+        # float32 -> Python float is exact, and JSON keeps every digit of a double.
+        'normalizer_mean': [float(x) for x in np.asarray(norm['mean'], dtype=np.float32)],
+        'normalizer_std': [float(x) for x in np.asarray(norm['std'], dtype=np.float32)],
+        'normalizer_clip': float(norm['clip_range']),
+        'start_state': [float(x) for x in params.start_state],
+        'goal_state': [float(x) for x in params.goal_state],
+        'goal_bound_lower': [float(x) for x in params.goal_bound_lower],
+        'goal_bound_upper': [float(x) for x in params.goal_bound_upper],
+        'reward_distance_scaling': [float(x) for x in params.reward_distance_scaling],
+        'final_success_distance': float(params.learner_final_success_distance),
+        'model_timestep': float(params.model.opt.timestep),
+        **_joint_layout(params.model),
+        'nlayers': int(manifest.get('nlayers', params.learner_nlayers)),
+        'layer_width': int(manifest.get('layer_width', params.learner_layer_width)),
+        'epoch': manifest.get('epoch'),
+        'metrics': manifest.get('metrics', {}),
+        'source_checkpoint': str(manifest.get('path', '')),
+        'exported': datetime.datetime.now().isoformat(timespec='seconds'),
+        'versions': {'ddpg_manipulation': __version__, 'torch': torch.__version__,
+                     'mujoco': mujoco.__version__},
+    }
+
+
+def normalized_actor(policy: Policy) -> NormalizedActor:
+    """Build the exportable module of a checkpoint-loaded policy (a copy, in eval mode).
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
+
+    Returns:
+        The module.
+    """
+    if not hasattr(policy, 'network'):
+        raise ExportError(f'{policy.metadata.get("path")}: only a checkpoint (torch) policy can '
+                          'be exported')
+    norm = policy.normalizer
+    # A copy: the export must not share parameters with a policy that may keep running.
+    module = NormalizedActor(copy.deepcopy(policy.network.net), torch.as_tensor(norm['mean']),
+                             torch.as_tensor(norm['std']), norm['clip_range'])
+    return module.eval()
+
+
+def onnx_model(module: NormalizedActor, metadata: dict[str, Any]) -> Any:
+    """Write the graph of a normalized actor as an ONNX model.
+
+    Args:
+        module: The module (normalizer + Linear/ReLU/Tanh layers).
+        metadata: Metadata to store (values are JSON-encoded).
+
+    Returns:
+        The checked ``onnx.ModelProto``.
+    """
+    try:
+        import onnx
+        from onnx import helper, numpy_helper, TensorProto
+    except ImportError:
+        raise ExportError('ONNX export needs the onnx package: pip install onnx (or '
+                          'pip install -e .[export])') from None
+
+    initializers: list[Any] = []
+
+    def constant(name: str, value: Any) -> str:
+        array = np.asarray(value.detach().numpy() if isinstance(value, torch.Tensor) else value,
+                           dtype=np.float32)
+        initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    nx, nu = metadata['state_dimension'], metadata['action_dimension']
+    clip = module.clip_range
+    nodes = [
+        helper.make_node('Concat', list(ONNX_INPUTS), ['observation'], axis=1),
+        helper.make_node('Sub', ['observation', constant('normalizer_mean', module.mean)],
+                         ['centred']),
+        helper.make_node('Div', ['centred', constant('normalizer_std', module.std)],
+                         ['scaled']),
+        helper.make_node('Clip', ['scaled', constant('clip_low', -clip),
+                                  constant('clip_high', clip)], ['normalized']),
+    ]
+    current = 'normalized'
+    for index, layer in enumerate(module.layers):
+        output = f'layer_{index}'
+        if isinstance(layer, nn.Linear):
+            nodes.append(helper.make_node(
+                'Gemm', [current, constant(f'{output}.weight', layer.weight),
+                         constant(f'{output}.bias', layer.bias)], [output], transB=1))
+        elif isinstance(layer, nn.ReLU):
+            nodes.append(helper.make_node('Relu', [current], [output]))
+        elif isinstance(layer, nn.Tanh):
+            nodes.append(helper.make_node('Tanh', [current], [output]))
+        else:
+            raise ExportError(f'actor layer {index} is a {type(layer).__name__}; the ONNX '
+                              'writer knows Linear, ReLU and Tanh')
+        current = output
+    nodes.append(helper.make_node('Clip', [current, constant('action_low', -1.0),
+                                           constant('action_high', 1.0)], [ONNX_OUTPUT]))
+    graph = helper.make_graph(
+        nodes, 'ddpg_manipulation_policy',
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ['batch', nx])
+         for name in ONNX_INPUTS],
+        [helper.make_tensor_value_info(ONNX_OUTPUT, TensorProto.FLOAT, ['batch', nu])],
+        initializer=initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', ONNX_OPSET)],
+                              producer_name='ddpg_manipulation', producer_version=__version__,
+                              doc_string=f'{metadata["task"]}: (state, goal) -> normalized '
+                                         'action in [-1, 1]')
+    model.ir_version = ONNX_IR_VERSION
+    helper.set_model_props(model, {key: json.dumps(value) for key, value in metadata.items()})
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def export_onnx(policy: Policy, path: str | os.PathLike) -> Path:
+    """Write a checkpoint-loaded policy as one ONNX file, atomically.
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint.
+        path: Destination ``.onnx`` file.
+
+    Returns:
+        The file.
+    """
+    model = onnx_model(normalized_actor(policy), policy_metadata(policy))
+    return write_bytes(Path(path), model.SerializeToString())
+
+
+@contextlib.contextmanager
+def _quiet_jit() -> Iterator[None]:
+    # Recent torch releases flag torch.jit as deprecated on every call. The caller asked for
+    # TorchScript explicitly; the docs recommend ONNX for new deployments.
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', category=DeprecationWarning, message=r'.*torch\.jit')
+        yield
+
+
+def export_torchscript(policy: Policy, path: str | os.PathLike) -> Path:
+    """Write a checkpoint-loaded policy as one TorchScript file, atomically.
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint.
+        path: Destination file (``.pt``).
+
+    Returns:
+        The file.
+    """
+    metadata = {key: json.dumps(value) for key, value in policy_metadata(policy).items()}
+    path = Path(path)
+    with atomic_path(path) as tmp, _quiet_jit():
+        scripted = torch.jit.script(normalized_actor(policy))
+        torch.jit.save(scripted, str(tmp),
+                       _extra_files={TORCHSCRIPT_METADATA: json.dumps(metadata, indent=1)})
+    return path
+
+
+def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
+    """Load an exported TorchScript policy and its metadata.
+
+    Args:
+        path: File written by :func:`export_torchscript`.
+
+    Returns:
+        The module (``module(state, goal) -> action``) and the parsed metadata.
+    """
+    files = {TORCHSCRIPT_METADATA: ''}
+    try:
+        with _quiet_jit():
+            module = torch.jit.load(str(path), map_location='cpu', _extra_files=files)
+        raw = json.loads(files[TORCHSCRIPT_METADATA] or '{}')
+    except (RuntimeError, ValueError, OSError) as error:
+        first = str(error).splitlines()[0] if str(error) else ''
+        raise PolicyFileError(f'{path}: not a loadable TorchScript policy ({first})') from None
+    return module.eval(), decode_export_metadata(raw, str(path))
+
+
+def default_output(policy: Policy, export_format: str) -> Path:
+    """Name an export after its task and epoch, in the current directory.
+
+    Args:
+        policy: The policy.
+        export_format: ``onnx`` or ``torchscript``.
+
+    Returns:
+        E.g. ``box_push_epoch_000030.onnx``.
+    """
+    epoch = policy.metadata.get('epoch')
+    stem = policy.params.task_name + (f'_epoch_{int(epoch):06d}' if epoch is not None else '')
+    return Path(stem + SUFFIXES[export_format])
+
+
+def export_policy(policy: Policy, export_format: str, path: str | os.PathLike) -> Path:
+    """Export in the given format.
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint.
+        export_format: ``onnx`` or ``torchscript``.
+        path: Destination file.
+
+    Returns:
+        The file.
+    """
+    if export_format == 'onnx':
+        return export_onnx(policy, path)
+    if export_format == 'torchscript':
+        return export_torchscript(policy, path)
+    raise ExportError(f'format {export_format!r}: expected one of {", ".join(FORMATS)}')
+
+
+def parity(policy: Policy, path: str | os.PathLike, export_format: str, samples: int = 256,
+           seed: int = 0) -> float:
+    """Compare an exported file with the policy it came from on random states and goals.
+
+    The inputs spread over several normalizer standard deviations around the mean, so that the
+    observation clip is exercised too.
+
+    Args:
+        policy: The checkpoint-loaded policy.
+        path: The exported file.
+        export_format: ``onnx`` or ``torchscript``.
+        samples: Number of random (state, goal) pairs, run as one batch.
+        seed: Seed of the inputs.
+
+    Returns:
+        Maximum absolute difference of the normalized actions.
+    """
+    generator = np.random.default_rng(seed)
+    mean = np.asarray(policy.normalizer['mean'], dtype=np.float32)
+    std = np.asarray(policy.normalizer['std'], dtype=np.float32)
+    shape = (samples, mean.shape[0])
+    states = (mean + 3 * std * generator.standard_normal(shape)).astype(np.float32)
+    goals = (mean + 3 * std * generator.standard_normal(shape)).astype(np.float32)
+    expected = policy.act(states, goals)
+    if export_format == 'onnx':
+        exported = Policy.load_onnx(path).act(states, goals)
+    else:
+        module, _ = load_torchscript(path)
+        with torch.inference_mode():
+            exported = module(torch.from_numpy(states), torch.from_numpy(goals)).numpy()
+    return float(np.max(np.abs(exported - expected)))
+
+
+def export_verified(policy: Policy, export_format: str, path: str | os.PathLike,
+                    tolerance: float = PARITY_TOLERANCE) -> tuple[Path, float]:
+    """Export, compare with the policy (:func:`parity`), and only then move the file in place.
+
+    A file that disagrees with its checkpoint never replaces a good one at ``path``.
+
+    Args:
+        policy: A policy from ``Policy.load`` of a checkpoint.
+        export_format: ``onnx`` or ``torchscript``.
+        path: Destination file.
+        tolerance: Largest accepted absolute difference of the normalized actions.
+
+    Returns:
+        The file and the measured maximum absolute difference.
+    """
+    path = Path(path)
+    staged = export_policy(policy, export_format, temporary_path(path))
+    try:
+        difference = parity(policy, staged, export_format)
+        if not difference <= tolerance:
+            raise ExportError(f'{path}: the exported policy differs from the checkpoint by '
+                              f'{difference:.2e} > {tolerance:.0e}; nothing written')
+        os.replace(staged, path)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    return path, difference
