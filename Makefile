@@ -51,6 +51,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/flake8 --config .ci/ament_flake8.ini ddpg_manipulation launch test bench scripts setup.py
 
 bench: setup
 	$(PY) -m bench

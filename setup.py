@@ -53,9 +53,19 @@ setup(
             'pytest-timeout>=2.3',
             'ruff==0.17.5',
             'hypothesis>=6.100',
+            # What ament_flake8 runs under `colcon test`, to check the same here (.ci/run).
+            'flake8>=7',
+            'flake8-blind-except',
+            'flake8-builtins',
+            'flake8-class-newline',
+            'flake8-comprehensions',
+            'flake8-deprecated',
+            'flake8-docstrings',
+            'flake8-import-order',
+            'flake8-quotes',
         ],
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
-        'render': ['imageio>=2.34', 'imageio-ffmpeg>=0.5'],
+        'render': ['imageio>=2.34', 'imageio-ffmpeg>=0.5', 'pillow>=9.1'],
     },
     zip_safe=True,
     maintainer='The ddpg_manipulation Authors',
@@ -67,6 +77,10 @@ setup(
     entry_points={
         'console_scripts': [
             'ddpg-manipulation = ddpg_manipulation.cli:main',
+            'planner_bridge_node = ddpg_manipulation.ros.planner_bridge_node:main',
+            'training_node = ddpg_manipulation.ros.training_node:main',
+            'policy_node = ddpg_manipulation.ros.policy_node:main',
+            'sim_node = ddpg_manipulation.ros.sim_node:main',
         ],
     },
 )

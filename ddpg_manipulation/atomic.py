@@ -56,14 +56,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         The temporary path; the caller creates and writes it.
     """
     tmp = temporary_path(path)
+    replaced = False
     try:
         yield tmp
         with open(tmp, 'rb') as handle:
             os.fsync(handle.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        replaced = True
+    finally:
+        if not replaced:  # an error or an interrupt: leave nothing behind
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -45,7 +45,7 @@ import torch
 from torch import nn
 
 from ddpg_manipulation import __version__
-from ddpg_manipulation.atomic import atomic_path, temporary_path, write_bytes
+from ddpg_manipulation.atomic import atomic_path, write_bytes
 from ddpg_manipulation.errors import PackageError
 from ddpg_manipulation.policy import (
     decode_export_metadata,
@@ -56,6 +56,7 @@ from ddpg_manipulation.policy import (
     Policy,
     PolicyFileError,
 )
+from ddpg_manipulation.sim.joints import joint_layout
 
 FORMATS = ('onnx', 'torchscript')
 SUFFIXES = {'onnx': '.onnx', 'torchscript': '.pt'}
@@ -102,26 +103,6 @@ class NormalizedActor(nn.Module):
         return self.layers(obs).clamp(-1.0, 1.0)
 
 
-def _joint_layout(model: mujoco.MjModel) -> dict[str, Any]:
-    names, qpos, qvel = [], [], []
-    one_dof = (int(mujoco.mjtJoint.mjJNT_HINGE), int(mujoco.mjtJoint.mjJNT_SLIDE))
-    for joint in range(model.njnt):
-        if int(model.jnt_type[joint]) in one_dof:
-            names.append(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
-                         or f'joint_{joint}')
-            qpos.append(int(model.jnt_qposadr[joint]))
-            qvel.append(int(model.nq + model.jnt_dofadr[joint]))
-    actuated = []
-    for actuator in range(model.nu):
-        joint = int(model.actuator_trnid[actuator, 0])
-        actuated.append(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
-                        or f'joint_{joint}')
-    actuators = [mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_ACTUATOR, a) or f'actuator_{a}'
-                 for a in range(model.nu)]
-    return {'joint_names': names, 'joint_qpos_index': qpos, 'joint_qvel_index': qvel,
-            'actuated_joint_names': actuated, 'actuator_names': actuators}
-
-
 def policy_metadata(policy: Policy) -> dict[str, Any]:
     """Collect what a deployment needs besides the network, from a checkpoint-loaded policy.
 
@@ -159,7 +140,7 @@ def policy_metadata(policy: Policy) -> dict[str, Any]:
         'reward_distance_scaling': [float(x) for x in params.reward_distance_scaling],
         'final_success_distance': float(params.learner_final_success_distance),
         'model_timestep': float(params.model.opt.timestep),
-        **_joint_layout(params.model),
+        **joint_layout(params.model),
         'nlayers': int(manifest.get('nlayers', params.learner_nlayers)),
         'layer_width': int(manifest.get('layer_width', params.learner_layer_width)),
         'epoch': manifest.get('epoch'),
@@ -403,14 +384,10 @@ def export_verified(policy: Policy, export_format: str, path: str | os.PathLike,
         The file and the measured maximum absolute difference.
     """
     path = Path(path)
-    staged = export_policy(policy, export_format, temporary_path(path))
-    try:
+    with atomic_path(path) as staged:  # moved into place only if the parity check passes
+        export_policy(policy, export_format, staged)
         difference = parity(policy, staged, export_format)
         if not difference <= tolerance:
             raise ExportError(f'{path}: the exported policy differs from the checkpoint by '
                               f'{difference:.2e} > {tolerance:.0e}; nothing written')
-        os.replace(staged, path)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
     return path, difference

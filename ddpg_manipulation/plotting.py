@@ -20,13 +20,21 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
 
 from ddpg_manipulation.atomic import atomic_path
 
-matplotlib.use('Agg')  # headless: never needs a display
 
-import matplotlib.pyplot as plt  # noqa: E402 - the backend must be chosen first
+def new_figure(**kwargs: Any) -> Figure:
+    """Create a figure that draws without pyplot: no display, no global backend state.
+
+    Args:
+        **kwargs: ``matplotlib.figure.Figure`` arguments (``figsize``, ``layout``, ...).
+
+    Returns:
+        The figure; it is garbage collected like any object (nothing to close).
+    """
+    return Figure(**kwargs)
 
 
 def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
@@ -41,11 +49,8 @@ def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110)
         The destination path.
     """
     path = Path(path)
-    try:
-        with atomic_path(path) as tmp:
-            figure.savefig(tmp, dpi=dpi, format='png')
-    finally:
-        plt.close(figure)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format='png')
     return path
 
 
@@ -63,7 +68,8 @@ def plot_learning_curves(
     Returns:
         The PNG path.
     """
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    figure = new_figure(figsize=(13, 3.6), layout='constrained')
+    axes = figure.subplots(1, 3)
     panels = (
         ('success_rate', 'evaluation success rate', (0.0, 1.02)),
         ('relative_distance', 'mean final relative distance', None),

@@ -119,6 +119,8 @@ def test_truncated_file_with_rehashed_manifest_is_still_refused(trained_checkpoi
 
 
 class Exploit:
+    """A pickle payload that would run a shell command when unpickled."""
+
     def __reduce__(self):
         return (os.system, ('touch /tmp/ddpg_manipulation_pwned',))
 

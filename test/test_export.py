@@ -236,3 +236,41 @@ def test_onnx_export_of_an_exported_policy_is_refused(policy: Policy, tmp_path: 
     path = export.export_onnx(policy, tmp_path / 'policy.onnx')
     assert main(['export', '--checkpoint', str(path), '--output', str(tmp_path / 'x.onnx')]) == 1
     assert 'already an exported policy' in capsys.readouterr().err
+
+
+# The policy node's logic, as on a robot computer: ONNX file in, commands out, no torch/MuJoCo.
+TORCH_FREE_NODE_SCRIPT = TORCH_FREE_SCRIPT.split('import numpy as np')[0] + """
+import numpy as np
+
+from ddpg_manipulation.ros.policy_logic import load_policy, PolicyController, TaskContext
+
+policy = load_policy(sys.argv[1], 'unused', 'box_reach', threads=1)
+context = TaskContext.of(policy)
+controller = PolicyController(policy, 50.0, 0.5, goal=context.goal,
+                              joint_map=context.joint_map, base_state=context.start_state)
+controller.reset()
+controller.set_joint_state(['cart_x'], [0.2], [0.0], now=0.0)
+commands = [controller.step(now=0.02 * k).command.tolist() for k in range(25)]
+print(json.dumps({
+    'commands': commands, 'joints': list(context.joint_map.names),
+    'loaded': sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'mujoco')),
+}))
+"""
+
+
+def test_policy_node_logic_runs_from_onnx_without_torch_or_mujoco(policy: Policy,
+                                                                   tmp_path: Path) -> None:
+    path = export.export_onnx(policy, tmp_path / 'policy.onnx')
+    script = tmp_path / 'node_logic.py'
+    script.write_text(TORCH_FREE_NODE_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(REPO), os.environ.get('PYTHONPATH')) if p))
+    done = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer['loaded'] == []
+    assert answer['joints'] == ['object_x', 'cart_x']
+    commands = np.asarray(answer['commands'])
+    assert commands.shape == (25, 1) and np.all(np.isfinite(commands))
+    assert np.all(commands >= -12.0) and np.all(commands <= 12.0)

@@ -173,6 +173,8 @@ def test_initial_and_decreasing_injection(make_learner):
 
 def test_graph_rollout_rejects_malformed_demonstrations(make_learner):
     class Bad:
+        """A source of demonstrations with a missing key."""
+
         def sample_demonstration(self):
             return TensorDict({'states': torch.zeros(3, 5)}, batch_size=[3])
 

@@ -219,6 +219,7 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
     final = Path(checkpoint_dir)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f'.staging-{final.name}-', dir=final.parent))
+    renamed = False
     try:
         # mkdtemp makes the directory private (0700); a checkpoint is as readable as any file.
         os.chmod(staging, usual_permissions(directory=True))
@@ -230,10 +231,11 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
         if final.exists():
             raise CheckpointError(f'{final}: a checkpoint already exists there; not overwritten')
         os.rename(staging, final)
+        renamed = True
         _fsync_dir(final.parent)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    finally:
+        if not renamed:  # an error or an interrupt: no staging directory is left behind
+            shutil.rmtree(staging, ignore_errors=True)
     if keep > 0:
         _prune(final.parent, keep)
     return final

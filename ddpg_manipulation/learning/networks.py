@@ -214,7 +214,7 @@ class Actor:
         with torch.no_grad():
             return self.target_net(states)
 
-    def eval(self) -> None:
+    def eval(self) -> None:  # noqa: A003 - the seed's name
         """Set the actor to eval mode without noise in the action selection."""
         self.training = False
         self.action_net.eval()

@@ -12,4 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS 2 nodes: the only part of the package that imports rclpy."""
+"""ROS 2 nodes: the only part of the package that imports rclpy.
+
+Each node file (``*_node.py``) is a thin rclpy shell; what it does lives in a plain module
+without rclpy, tested without ROS: ``bridge_logic``, ``training_logic`` + ``demo_queue``,
+``policy_logic`` + ``joint_map``, ``sim_logic``; messages in ``messages``, parameters in
+``params``, launch-argument parsing in ``launch_args``. ``node_support`` holds the shared rclpy
+plumbing. Importing this package imports no rclpy.
+"""

@@ -49,7 +49,7 @@ class ActionSpace:
 
     lower: np.ndarray
     upper: np.ndarray
-    range: np.ndarray
+    range: np.ndarray  # noqa: A003 - the task's name for it (action.range)
     time_step: float
     start_mode: str = 'current'
     end_mode: str = 'current'

@@ -1,0 +1,332 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""What the training node does, without ROS: a ``Learner`` trained in a worker thread.
+
+:class:`TrainingRun` builds the learner (``build_learner``) with a demonstration source: the
+:class:`~ddpg_manipulation.ros.demo_queue.DemonstrationQueue` fed from the topic, or the
+in-process planner's graph (``use_planner``), or none. :meth:`TrainingRun.start` trains in a
+worker thread; after every epoch it calls back with the metrics and, when a checkpoint was
+saved, with its path. :meth:`TrainingRun.finish` stops the learner through its ``stop_event``
+(it finishes the cycle, evaluates and checkpoints), joins the worker and makes sure a final
+checkpoint exists, exactly as ``ddpg-manipulation train`` does on Ctrl-C.
+
+Torch is imported only when the learner is built, after the ``device`` parameter is applied.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Any, Callable, Mapping
+
+from ddpg_manipulation.ros.params import (
+    at_least,
+    non_negative,
+    not_empty,
+    ParameterError,
+    ParamSpec,
+    parse_overrides,
+    task_spec,
+)
+
+DEVICES = ('auto', 'cpu', 'cuda')
+
+TRAINING_PARAMS = (
+    task_spec(),
+    ParamSpec('epochs', 0, "epochs to train; 0 = the task's learner.epochs", 'int',
+              check=at_least(0)),
+    ParamSpec('seed', -1, "random seed; -1 = the task's seed", 'int', check=at_least(-1)),
+    ParamSpec('output_dir', 'runs', 'output root; the run goes to OUTPUT_DIR/TASK/TIMESTAMP',
+              'str', check=not_empty),
+    ParamSpec('device', 'auto',
+              "torch device; 'auto' = CUDA if available, else CPU", 'str', choices=DEVICES),
+    ParamSpec('use_planner', False,
+              'run the planner in this process for demonstrations instead of taking them from '
+              '~/demonstrations', 'bool'),
+    ParamSpec('use_demonstrations', True,
+              'inject planner demonstrations at all (sets learner.use_planner); false = plain '
+              'DDPG', 'bool'),
+    ParamSpec('queue_capacity', 256, 'demonstrations kept from the topic (oldest evicted)',
+              'int', check=at_least(1)),
+    ParamSpec('reuse_demonstrations', True,
+              'draw stored demonstrations again once every received one has been used', 'bool'),
+    ParamSpec('min_demonstrations', 0,
+              'wait for this many demonstrations on the topic before training starts', 'int',
+              check=at_least(0)),
+    ParamSpec('qos_depth', 100,
+              'history depth of the reliable, transient-local demonstration subscription', 'int',
+              check=at_least(1)),
+    ParamSpec('keep_checkpoints', 3, 'newest checkpoints kept per run; 0 = all', 'int',
+              check=at_least(0)),
+    ParamSpec('threads', 0, "torch and MuJoCo threads; 0 = the task's setting (usable cores)",
+              'int', check=at_least(0)),
+    ParamSpec('overrides', [],
+              "task parameter overrides 'section.key=value' (as --set of the CLI), e.g. "
+              "['learner.cycles=10']", 'str_list'),
+    ParamSpec('warn_period', 2.0, 'seconds between two repeats of the same warning', 'float',
+              check=non_negative),
+)
+
+
+def task_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Task parameter overrides implied by the node's parameters.
+
+    Args:
+        values: Validated node parameters.
+
+    Returns:
+        Flat ``section.key`` -> value overrides for ``ParameterContainer``.
+    """
+    overrides = parse_overrides(values['overrides'])
+    if values['seed'] >= 0:
+        overrides['seed'] = values['seed']
+    if values['threads'] > 0:
+        overrides['learner.threads'] = values['threads']
+        overrides['model.nthread'] = values['threads']
+    overrides['learner.use_planner'] = bool(values['use_demonstrations'])
+    return overrides
+
+
+def select_device(requested: str) -> str:
+    """Apply the ``device`` parameter before torch is imported, then check it took effect.
+
+    ``cpu`` hides CUDA devices from this process (``CUDA_VISIBLE_DEVICES``), which only works
+    while torch is not yet imported; the learning code picks CUDA whenever it is visible.
+
+    Args:
+        requested: ``auto``, ``cpu`` or ``cuda``.
+
+    Returns:
+        The device type torch uses (``cpu`` or ``cuda``).
+    """
+    if requested == 'cpu' and 'torch' not in sys.modules:
+        os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    from ddpg_manipulation.learning.networks import DEVICE
+
+    if requested != 'auto' and DEVICE.type != requested:
+        raise ParameterError(
+            f"parameter 'device': {requested!r} requested, but the learning code uses "
+            f'{DEVICE.type!r} ' + ('(no CUDA device available)' if requested == 'cuda' else
+                                   '(torch was imported before the device could be set)'))
+    return DEVICE.type
+
+
+def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | None = None
+                      ) -> list[tuple[str, str]]:
+    """Key/value pairs of an epoch for ``diagnostic_msgs/KeyValue``.
+
+    Args:
+        metrics: The learner's epoch metrics.
+        queue: Demonstration queue counters, if the topic feeds the learner.
+
+    Returns:
+        (key, value) strings.
+    """
+    values = [
+        ('epoch', str(metrics['epoch'])),
+        ('success_rate', f'{metrics["success_rate"]:.4f}'),
+        ('relative_distance', f'{metrics["relative_distance"]:.4f}'),
+        ('demo_share', f'{metrics["demo_share"]:.4f}'),
+        ('epoch_time', f'{metrics["epoch_time"]:.3f}'),
+        ('replay_size', str(metrics.get('replay_size', ''))),
+    ]
+    for key, value in (queue or {}).items():
+        values.append((f'demonstrations_{key}', str(value)))
+    return values
+
+
+class TrainingRun:
+    """A learner trained in a worker thread, with callbacks per epoch and per checkpoint.
+
+    Args:
+        params: The task's ``ParameterContainer`` (overrides applied).
+        epochs: Epochs to train (0 = ``params.learner_epochs``).
+        output_dir: Output root of the run directory.
+        source: ``topic`` (a DemonstrationQueue), ``planner`` (in-process planner) or ``none``.
+        queue_capacity: Capacity of the queue (``topic``).
+        reuse_demonstrations: Reuse stored demonstrations (``topic``).
+        min_demonstrations: Demonstrations to wait for before training (``topic``).
+        keep_checkpoints: Newest checkpoints kept.
+        on_epoch: Called with each epoch's metrics (worker thread).
+        on_checkpoint: Called with each new checkpoint path (worker or calling thread).
+        log: Called with (level, message); level ``info``, ``warning`` or ``error``.
+        graph_factory: Builds the planner's graph from the params (``planner``); default
+            ``planner.search.demonstration_graph``.
+    """
+
+    def __init__(self, params: Any, epochs: int = 0, output_dir: str = 'runs',
+                 source: str = 'topic', queue_capacity: int = 256,
+                 reuse_demonstrations: bool = True, min_demonstrations: int = 0,
+                 keep_checkpoints: int = 3,
+                 on_epoch: Callable[[dict[str, Any]], None] | None = None,
+                 on_checkpoint: Callable[[str], None] | None = None,
+                 log: Callable[[str, str], None] | None = None,
+                 graph_factory: Callable[[Any], Any] | None = None) -> None:
+        from ddpg_manipulation.learning import checkpoint
+        from ddpg_manipulation.learning.learner import build_learner
+        from ddpg_manipulation.ros.demo_queue import DemonstrationQueue
+
+        if source not in ('topic', 'planner', 'none'):
+            raise ValueError(f'source must be topic, planner or none, got {source!r}')
+        self.params = params
+        self.epochs = int(epochs) if epochs > 0 else int(params.learner_epochs)
+        self.source = source
+        self.min_demonstrations = int(min_demonstrations) if source == 'topic' else 0
+        self.on_epoch = on_epoch
+        self.on_checkpoint = on_checkpoint
+        self._log = log or (lambda level, message: None)
+        self._graph_factory = graph_factory
+        try:
+            checkpoint.check_writable(output_dir)
+        except checkpoint.CheckpointError as error:
+            raise ParameterError(f"parameter 'output_dir': {error}") from None
+        self.queue = (DemonstrationQueue(params.state_dimension, params.action_dimension,
+                                         queue_capacity, reuse_demonstrations, params.seed)
+                      if source == 'topic' else None)
+        self.learner = build_learner(params, self.queue, output_dir=output_dir,
+                                     progress=self._progress, verbose=False,
+                                     keep_checkpoints=keep_checkpoints)
+        self._announced: str | None = None
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self.error: BaseException | None = None
+        self.started_at: float | None = None
+
+    # -- worker ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start training in a worker thread (returns at once)."""
+        if self._thread is not None:
+            raise RuntimeError('training already started')
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._work, name='training', daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            if self.source == 'planner':
+                self._log('info', f'planning demonstrations for {self.params.task_name} in '
+                                  'this process')
+                factory = self._graph_factory or _default_graph_factory
+                self.learner.graph = factory(self.params)
+                if self.learner.stop_event.is_set():
+                    return
+            if self.min_demonstrations > 0:
+                self._wait_for_demonstrations()
+                if self.learner.stop_event.is_set():
+                    return
+            self._log('info', f'training {self.params.task_name} for {self.epochs} epochs '
+                              f'(demonstrations: {self.source})')
+            self.learner.train(self.epochs)
+        except BaseException as error:  # noqa: BLE001 - reported to the node, which exits 1
+            self.error = error
+            self._log('error', f'training failed: {type(error).__name__}: {error}')
+        finally:
+            self._done.set()
+
+    def _wait_for_demonstrations(self) -> None:
+        waited = 0.0
+        while not self.learner.stop_event.is_set():
+            if self.queue.wait_for(self.min_demonstrations, 1.0):
+                return
+            waited += 1.0
+            if waited % 10 == 0:
+                self._log('info', f'waiting for {self.min_demonstrations} demonstration(s) on '
+                                  f'the topic: {self.queue.received} received after '
+                                  f'{waited:.0f} s')
+
+    def _progress(self, metrics: dict[str, Any]) -> None:
+        if self.on_epoch is not None:
+            self.on_epoch(dict(metrics))
+        self._announce()
+
+    def _announce(self) -> None:
+        path = self.learner.last_checkpoint
+        if path is not None and path != self._announced:
+            self._announced = path
+            if self.on_checkpoint is not None:
+                self.on_checkpoint(path)
+
+    # -- control ---------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """Whether the worker has ended (finished, stopped or failed)."""
+        return self._done.is_set()
+
+    def stop(self) -> None:
+        """Ask the learner to stop after the current cycle (it then evaluates and saves)."""
+        self.learner.stop_event.set()
+
+    def finish(self, timeout: float | None = None) -> str | None:
+        """Stop, join the worker and make sure a final checkpoint exists.
+
+        Args:
+            timeout: Seconds to wait for the worker (None = as long as it takes).
+
+        Returns:
+            The path of the newest checkpoint, or None if none could be written.
+        """
+        if not self.done:
+            self.stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                self._log('error', 'the training thread did not stop in time; the newest '
+                                   'complete checkpoint is the last one announced')
+                return self.learner.last_checkpoint
+        if self.learner.last_checkpoint is None or self._unsaved_epoch():
+            try:
+                self.learner.save_checkpoints()
+            except Exception as error:  # noqa: BLE001 - report, the last good one stays
+                self._log('error', f'final checkpoint failed: {type(error).__name__}: {error}')
+        self._announce()
+        return self.learner.last_checkpoint
+
+    def _unsaved_epoch(self) -> bool:
+        path = self.learner.last_checkpoint or ''
+        return not path.rstrip('/').endswith(f'epoch_{self.learner.epoch:06d}')
+
+    @property
+    def exit_code(self) -> int:
+        """0 unless training failed."""
+        return 1 if self.error is not None else 0
+
+    def summary(self) -> dict[str, Any]:
+        """Summarize what the run achieved, for the final log line.
+
+        Returns:
+            Epochs, last metrics, checkpoint, wall time.
+        """
+        last = self.learner.history[-1] if self.learner.history else {}
+        return {
+            'task': self.params.task_name,
+            'epochs': self.learner.epoch,
+            'epochs_requested': self.epochs,
+            'interrupted': self.learner.stop_event.is_set(),
+            'success_rate': last.get('success_rate'),
+            'relative_distance': last.get('relative_distance'),
+            'checkpoint': self.learner.last_checkpoint,
+            'wall_time_s': None if self.started_at is None else round(
+                time.monotonic() - self.started_at, 2),
+        }
+
+
+def _default_graph_factory(params: Any) -> Any:
+    from ddpg_manipulation.planner.search import demonstration_graph
+
+    return demonstration_graph(params, show_progress=False)
