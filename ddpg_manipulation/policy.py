@@ -282,8 +282,10 @@ class Policy:
         Returns:
             Observations, shape (batch, 2 * nx), float32.
         """
-        obs = np.concatenate([states, goals], axis=-1).astype(np.float32, copy=False)
-        return np.clip((obs - self._mean) / self._std, -self._clip, self._clip)
+        # In float64: extreme (finite) inputs then saturate at the clip instead of overflowing.
+        obs = np.concatenate([states, goals], axis=-1).astype(np.float64, copy=False)
+        normalized = np.clip((obs - self._mean) / self._std, -self._clip, self._clip)
+        return normalized.astype(np.float32)
 
     def act(self, states: np.ndarray, goals: np.ndarray) -> np.ndarray:
         """Select normalized actions without exploration.
@@ -304,6 +306,10 @@ class Policy:
                     f'{name}: expected {self.state_dimension} values, got {value.shape[-1]}')
             if not np.all(np.isfinite(value)):
                 raise ValueError(f'{name}: holds NaN or inf')
+        # Saturate to the float32 range: normalized observations are clipped far inside it,
+        # so this changes no action, and the cast below never overflows to inf.
+        limit = float(np.finfo(np.float32).max)
+        states2, goals2 = np.clip(states2, -limit, limit), np.clip(goals2, -limit, limit)
         actions = np.clip(self._forward(self.normalize(states2, goals2)), -1.0, 1.0)
         # A network can still produce NaN from finite inputs (e.g. corrupt weights): never pass
         # it on; zero is "hold position" in relative terms.
