@@ -40,6 +40,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ddpg_manipulation.atomic import write_bytes
+
 RESULTS = Path(__file__).resolve().parent / 'results' / 'export_latency.json'
 
 
@@ -123,23 +125,6 @@ def figures(samples: np.ndarray) -> dict[str, float]:
             'mean': round(float(samples.mean()), 1)}
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename.
-
-    Args:
-        path: Destination.
-        text: Content.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print one JSON line, and write it to the results file.
 
@@ -211,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     line = json.dumps(record)
     print(line)
-    write_atomically(Path(args.output), line + '\n')
+    write_bytes(Path(args.output), (line + '\n').encode())
     return 0
 
 

@@ -125,6 +125,7 @@ class Exploit:
         return (os.system, ('touch /tmp/ddpg_manipulation_pwned',))
 
 
+@pytest.mark.filterwarnings('ignore:Detected pickle protocol:UserWarning')
 def test_pickle_with_code_is_refused_without_running(trained_checkpoint):
     marker = Path('/tmp/ddpg_manipulation_pwned')
     marker.unlink(missing_ok=True)

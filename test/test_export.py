@@ -258,8 +258,8 @@ print(json.dumps({
 """
 
 
-def test_policy_node_logic_runs_from_onnx_without_torch_or_mujoco(policy: Policy,
-                                                                   tmp_path: Path) -> None:
+def test_policy_node_logic_runs_from_onnx_without_torch_or_mujoco(
+        policy: Policy, tmp_path: Path) -> None:
     path = export.export_onnx(policy, tmp_path / 'policy.onnx')
     script = tmp_path / 'node_logic.py'
     script.write_text(TORCH_FREE_NODE_SCRIPT)
