@@ -45,6 +45,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ddpg_manipulation.atomic import write_bytes
+
 RESULTS = Path(__file__).resolve().parent / 'results' / 'policy_latency.json'
 
 
@@ -124,17 +126,6 @@ def figures(samples: np.ndarray) -> dict[str, float]:
     return {'p50': round(float(np.percentile(samples, 50)), 1),
             'p99': round(float(np.percentile(samples, 99)), 1),
             'mean': round(float(samples.mean()), 1)}
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write a text file through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)  # gone after the rename; left over only on failure
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     line = json.dumps(record)
     print(line)
     sys.stdout.flush()
-    write_atomically(Path(args.output), line + '\n')
+    write_bytes(Path(args.output), (line + '\n').encode())
     return 0
 
 
