@@ -14,4 +14,13 @@
 
 """Learn manipulation policies with DDPG from graph-planner demonstrations over MuJoCo."""
 
+import os
+
 __version__ = '0.1.0'
+
+# torch's OpenMP threads spin while they wait for work. On a machine whose cores are shared
+# (other processes, or MuJoCo's rollout threads) a spinning thread holds the core the thread it
+# waits for needs, and 2-thread updates ran 5-50x slower (bench/contention.py). Passive
+# waiting costs little when idle. OpenMP reads this once, when torch loads it: it takes effect
+# when this package is imported before torch, and an explicit setting in the environment wins.
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
