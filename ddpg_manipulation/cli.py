@@ -27,6 +27,7 @@ from ddpg_manipulation import __version__
 COMMANDS = {
     'train': 'train a policy with DDPG (and planner demonstrations where the task enables them)',
     'eval': 'evaluate a checkpoint on seeded episodes (optionally render them)',
+    'plan': 'run the graph planner once and write its graph, best path plot and summary',
     'plot': 'draw the learning curves of training runs (--compare: two runs overlaid)',
     'export': 'export a checkpoint to one ONNX or TorchScript file for deployment',
 }

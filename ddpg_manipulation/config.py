@@ -73,7 +73,7 @@ POSITIVE = (
 NON_NEGATIVE = (
     'learner.epochs', 'learner.initial_injections', 'learner.threads', 'model.nthread',
     'learner.noise_std', 'learner.action_l2', 'planner.num_sub_goals', 'planner.gradient_step',
-    'reward.proximity_scaling', 'reward.reachability_scaling',
+    'reward.proximity_scaling', 'reward.reachability_scaling', 'planner.cell_size',
 )
 UNIT_INTERVAL = (
     'learner.tau', 'learner.discount', 'learner.random_eps', 'learner.her_probability',

@@ -1,0 +1,240 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Contention: epoch time while a second CPU-bound process runs, vs idle in the same run.
+
+The stressor is a child process spinning numpy matrix products with as many BLAS threads as
+this process may use cores. Idle and loaded epochs alternate (idle, loaded, loaded, idle, ...)
+so that drifting background load hits both; ratio = median over repeats of loaded / idle epoch
+time. Each thread setting runs in its own child process (``python -m bench.contention
+--child``), because OpenMP reads its wait policy once, when torch loads:
+
+- ``default_threads``: the task's settings (``learner.threads`` and ``model.nthread`` 0 =
+  usable cores), OpenMP's default wait policy (``OMP_WAIT_POLICY`` unset: threads spin);
+- ``omp_passive``: the same with ``OMP_WAIT_POLICY=PASSIVE`` (idle OpenMP threads sleep);
+- ``one_thread``: one torch thread and one MuJoCo thread.
+
+A child that does not finish within the timeout is stopped and its figures reported as null.
+"""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import contextmanager
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+from typing import Any, Iterator, Sequence
+
+from bench.common import (
+    Bench,
+    make_learner,
+    make_params,
+    Paired,
+    timed,
+    torch_threads,
+    warm_up,
+)
+from ddpg_manipulation.sim.plant import usable_cores
+
+NAME = 'contention'
+TASK = 'box_push'
+TARGET_RATIO = 2.2
+STRESSOR = """
+import numpy as np
+a = np.random.default_rng(0).random((512, 512))
+print('ready', flush=True)
+while True:
+    a = a @ a
+    a /= np.abs(a).max()
+"""
+QUICK = {
+    'learner.cycles': 2, 'learner.batches': 4, 'learner.evals': 4, 'learner.nlayers': 2,
+    'learner.layer_width': 32, 'learner.trajectory_length': 5, 'learner.replay_capacity': 20,
+}
+# Variant -> (parameter overrides, environment of the child).
+VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
+    'default_threads': ({}, {}),
+    'omp_passive': ({}, {'OMP_WAIT_POLICY': 'PASSIVE'}),
+    'one_thread': ({'learner.threads': 1, 'model.nthread': 1}, {}),
+}
+
+
+@contextmanager
+def stressor() -> Iterator[subprocess.Popen]:
+    """Run a CPU-bound process on all usable cores for the duration of a block.
+
+    Yields:
+        The stressor process (already spinning).
+    """
+    threads = str(usable_cores())
+    env = {**os.environ, 'OMP_NUM_THREADS': threads, 'OPENBLAS_NUM_THREADS': threads,
+           'MKL_NUM_THREADS': threads}
+    process = subprocess.Popen([sys.executable, '-c', STRESSOR], stdout=subprocess.PIPE,
+                               env=env, text=True)
+    try:
+        process.stdout.readline()  # 'ready': numpy is imported and the loop starts
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+
+
+def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
+    """Time idle and loaded epochs of one variant (runs in the child process).
+
+    Args:
+        variant: Name in ``VARIANTS``.
+        repeats: Paired repeats.
+        quick: Tiny sizes.
+
+    Returns:
+        Idle and loaded epoch seconds, and the thread settings used.
+    """
+    overrides = VARIANTS[variant][0]
+    params = make_params(TASK, {'learner.use_planner': False, **(QUICK if quick else {}),
+                                **overrides})
+    learner = make_learner(params)
+    timing = Paired()
+
+    def epoch() -> None:
+        learner.train(1)
+
+    def loaded() -> float:
+        with stressor():
+            return timed(epoch)
+
+    with torch_threads(params.learner_threads) as threads:
+        warm_up(learner)
+        for repeat in range(repeats):
+            if repeat % 2 == 0:
+                timing.baseline.append(timed(epoch))
+                timing.subject.append(loaded())
+            else:
+                timing.subject.append(loaded())
+                timing.baseline.append(timed(epoch))
+    rollout_threads = learner.plant.nthread
+    learner.plant.close()
+    return {'idle_s': timing.baseline, 'loaded_s': timing.subject, 'torch_threads': threads,
+            'rollout_threads': rollout_threads,
+            'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset')}
+
+
+def run_child(variant: str, repeats: int, quick: bool, timeout_s: float) -> dict[str, Any] | None:
+    """Run one variant in a child process with its environment.
+
+    Args:
+        variant: Name in ``VARIANTS``.
+        repeats: Paired repeats.
+        quick: Tiny sizes.
+        timeout_s: Seconds after which the child is stopped.
+
+    Returns:
+        The child's record, or None if it timed out.
+    """
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'}
+    env.update(VARIANTS[variant][1])
+    env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(root), env.get('PYTHONPATH', '')]))
+    command = [sys.executable, '-m', 'bench.contention', '--child', '--variant', variant,
+               '--repeats', str(repeats)] + (['--quick'] if quick else [])
+    try:
+        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
+                              timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode != 0:
+        raise RuntimeError(f'contention child {variant} failed ({done.returncode}): '
+                           f'{done.stderr[-2000:]}')
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run(quick: bool = False, repeats: int | None = None,
+        timeout_minutes: float = 25.0) -> dict[str, Any]:
+    """Run the benchmark.
+
+    Args:
+        quick: Tiny epochs (smoke test).
+        repeats: Paired repeats (default 1 quick, 2 full).
+        timeout_minutes: Wall time allowed per variant.
+
+    Returns:
+        The result.
+    """
+    repeats = repeats or (1 if quick else 2)
+    # Each variant is a child process that imports torch: the smoke test runs only one.
+    variants = ('default_threads',) if quick else tuple(VARIANTS)
+    bench = Bench(NAME, quick)
+    bench.config = {'task': TASK, 'repeats': repeats, 'stressor_threads': usable_cores(),
+                    'variants': {k: {'overrides': VARIANTS[k][0], 'env': VARIANTS[k][1]}
+                                 for k in variants},
+                    'timeout_minutes': timeout_minutes, 'quick_overrides': QUICK if quick else {}}
+    bench.note('without demonstrations (learner.use_planner false); the stressor is a numpy '
+               'matmul loop with one BLAS thread per usable core; each variant runs in its own '
+               'child process (OpenMP reads OMP_WAIT_POLICY once, at load)')
+    for variant in variants:
+        record = run_child(variant, repeats, quick, timeout_minutes * 60)
+        if record is None:
+            bench.note(f'{variant}: did not finish within {timeout_minutes:g} min: figures null')
+            bench.figure(f'{variant}_idle_epoch_s', None)
+            bench.figure(f'{variant}_loaded_epoch_s', None)
+            bench.ratio(variant, None)
+            continue
+        timing = Paired(record['idle_s'], record['loaded_s'])
+        bench.figure(f'{variant}_idle_epoch_s', timing.baseline_median)
+        bench.figure(f'{variant}_loaded_epoch_s', timing.subject_median)
+        bench.ratio(variant, timing.time_ratio)
+        bench.details[variant] = record
+    bench.target('default_threads', '<=', TARGET_RATIO,
+                 f'{TASK} epoch time (s) under a CPU-bound neighbour, ratio to idle',
+                 figure='default_threads_loaded_epoch_s', missing_fails=True)
+    idle = bench.figures.get('default_threads_idle_epoch_s')
+    for variant in variants[1:]:
+        loaded = bench.figures.get(f'{variant}_loaded_epoch_s')
+        bench.ratio(f'{variant}_loaded_vs_default_idle',
+                    loaded / idle if loaded and idle else None)
+    return bench.result()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one variant (``--child``) or the whole benchmark.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit code.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--child', action='store_true', help='measure one variant, print JSON')
+    parser.add_argument('--variant', choices=sorted(VARIANTS), default='default_threads')
+    parser.add_argument('--repeats', type=int, default=None)
+    parser.add_argument('--quick', action='store_true')
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(args.variant, args.repeats or 1, args.quick)), flush=True)
+    else:
+        print(json.dumps(run(args.quick, args.repeats), indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

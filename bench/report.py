@@ -1,0 +1,248 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Markdown performance tables from ``bench/results/*.json``: ``python -m bench.report``.
+
+The first table lists every target (figure, target, measured, ratio to the baseline measured in
+the same run, pass/fail), the second the remaining ratios and the figures of benchmarks without
+targets, the third when and under what load each benchmark ran. ``--all`` adds every figure.
+Results written by benchmarks with their own JSON format (one flat record, e.g. the latency
+benchmarks) are shown with their numbers and ``ratio*`` entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from bench.common import format_value, RESULTS_DIR
+
+PASS = {True: 'pass', False: '**FAIL**', None: 'n/a'}
+# Numbers of a foreign record that are figures (the rest are sizes and settings).
+FIGURE_SUFFIXES = ('_us', '_ms', '_s', '_per_s', '_diff')
+PERCENTILES = ('p50', 'p99')
+
+
+def normalize(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """Bring a result into the suite's shape (figures, ratios, targets, machine, notes).
+
+    Args:
+        raw: The parsed JSON.
+        name: Name to use when the record has none (the file's stem).
+
+    Returns:
+        The result in the suite's shape; foreign records get their numbers as figures and
+        their ``ratio*`` entries as ratios.
+    """
+    if 'figures' in raw and 'targets' in raw:
+        return dict(raw)
+    figures: dict[str, Any] = {}
+    ratios: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, Mapping):
+            for sub_key in PERCENTILES:
+                if _number(value.get(sub_key)):
+                    figures[f'{key}_{sub_key}'] = value[sub_key]
+        elif _number(value) and key.startswith('ratio'):
+            ratios[key] = value
+        elif _number(value) and key.endswith(FIGURE_SUFFIXES):
+            figures[key] = value
+    machine = raw.get('machine') if isinstance(raw.get('machine'), Mapping) else {}
+    return {
+        'name': str(raw.get('bench', name)), 'quick': bool(raw.get('quick', False)),
+        'machine': dict(machine), 'figures': figures, 'ratios': ratios, 'targets': [],
+        'notes': [f'written by bench.{raw.get("bench", name)} in its own format'],
+        'foreign': True,
+    }
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def load_results(directory: Path | None = None,
+                 names: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """Read the results of a directory.
+
+    Args:
+        directory: Results directory (default ``bench/results``).
+        names: Only these benchmarks (default all).
+
+    Returns:
+        The results, in file name order, in the suite's shape.
+    """
+    directory = Path(directory) if directory is not None else RESULTS_DIR
+    wanted = set(names) if names else None
+    results = []
+    for path in sorted(directory.glob('*.json')):
+        if wanted is not None and path.stem not in wanted:
+            continue
+        try:
+            raw = json.loads(path.read_text(encoding='utf-8'))
+        except (OSError, json.JSONDecodeError) as error:
+            results.append({'name': path.stem, 'figures': {}, 'ratios': {}, 'targets': [],
+                            'machine': {}, 'notes': [f'unreadable: {error}']})
+            continue
+        if isinstance(raw, Mapping):
+            results.append(normalize(raw, path.stem))
+    return results
+
+
+def _row(cells: Sequence[Any]) -> str:
+    return '| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |'
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    return [_row(header), _row(['---'] * len(header)), *(_row(r) for r in rows)]
+
+
+def target_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """Rows of the targets table.
+
+    Args:
+        results: Results.
+
+    Returns:
+        Benchmark, figure, target, measured, ratio, pass/fail per target.
+    """
+    rows = []
+    for result in results:
+        for target in result.get('targets', []):
+            bound = f'{target["op"]} {format_value(target["value"])}'
+            if target.get('is_ratio'):
+                measured = format_value(target.get('figure_value'))
+                ratio = format_value(target['measured'])
+                bound = f'ratio {bound}'
+            else:
+                measured, ratio = format_value(target['measured']), '—'
+            if target['measured'] is None and target.get('missing_fails'):
+                measured = 'not reached'
+            rows.append([result['name'], target['label'], bound, measured, ratio,
+                         PASS[target.get('passed')]])
+    return rows
+
+
+def other_rows(results: Sequence[Mapping[str, Any]], everything: bool) -> list[list[str]]:
+    """Rows of the other figures: ratios without targets, figures of untargeted benchmarks.
+
+    Args:
+        results: Results.
+        everything: Every figure of every benchmark.
+
+    Returns:
+        Benchmark, figure, value per row.
+    """
+    rows = []
+    for result in results:
+        targeted = {t['key'] for t in result.get('targets', [])}
+        for key, value in result.get('ratios', {}).items():
+            if key not in targeted:
+                rows.append([result['name'], f'ratio {key}', format_value(value)])
+        if everything or not targeted:
+            for key, value in result.get('figures', {}).items():
+                if key not in targeted:
+                    rows.append([result['name'], key, format_value(value)])
+    return rows
+
+
+def run_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
+    """Rows of the runs table: when, how long, under what load, with which threads.
+
+    Args:
+        results: Results.
+
+    Returns:
+        One row per benchmark.
+    """
+    rows = []
+    for result in results:
+        machine = result.get('machine', {})
+        start = machine.get('load_average', [None])[0] if 'load_average' in machine else None
+        end = (result.get('load_average_end') or [None])[0]
+        load = f'{format_value(start)} → {format_value(end)}' if start is not None else 'n/a'
+        rows.append([result['name'], 'quick' if result.get('quick') else 'full',
+                     result.get('started', 'n/a'), format_value(result.get('seconds')), load,
+                     format_value(machine.get('torch_threads')),
+                     format_value(machine.get('mujoco_rollout_threads'))])
+    return rows
+
+
+def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> str:
+    """Render results as markdown.
+
+    Args:
+        results: Results.
+        everything: Include every figure.
+
+    Returns:
+        The markdown text.
+    """
+    lines = ['## Performance', '']
+    machine = next((r['machine'] for r in results if r.get('machine', {}).get('cpu_model')), {})
+    if machine:
+        flags = ', '.join(k for k, v in machine.get('cpu_flags', {}).items() if v) or 'none'
+        lines += [
+            f'Machine: {machine["cpu_model"]}, {machine.get("usable_cores")} usable cores '
+            f'(flags: {flags}); torch {machine.get("torch")}, mujoco {machine.get("mujoco")}, '
+            f'numpy {machine.get("numpy")}. Ratios are to baselines measured in the same run '
+            '(medians over repeats); absolute figures depend on the load shown below.', '']
+    if any(r.get('quick') for r in results):
+        lines += ['*Quick (smoke-test) sizes: the figures below are not representative.*', '']
+    lines += _table(['Benchmark', 'Figure', 'Target', 'Measured', 'Ratio', 'Pass'],
+                    target_rows(results))
+    others = other_rows(results, everything)
+    if others:
+        lines += ['', '### Other figures', '']
+        lines += _table(['Benchmark', 'Figure', 'Value'], others)
+    lines += ['', '### Runs', '']
+    lines += _table(['Benchmark', 'Size', 'Started', 'Seconds', 'Load avg (1 min) start → end',
+                     'Torch threads', 'Rollout threads'], run_rows(results))
+    notes = [(r['name'], n) for r in results for n in r.get('notes', [])]
+    if notes:
+        lines += ['', '### Notes', '']
+        lines += [f'- {name}: {note}' for name, note in notes]
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print (or write) the markdown report.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit code: 0, or 1 if there are no results.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('names', nargs='*', help='benchmarks to include (default: all)')
+    parser.add_argument('--results', type=Path, default=RESULTS_DIR,
+                        help='results directory (default: %(default)s)')
+    parser.add_argument('--all', action='store_true', help='include every figure')
+    parser.add_argument('--output', type=Path, help='write the markdown to this file too')
+    args = parser.parse_args(argv)
+    results = load_results(args.results, args.names)
+    if not results:
+        print(f'no results in {args.results}: run python -m bench first')
+        return 1
+    text = markdown(results, args.all)
+    print(text, end='')
+    if args.output:
+        args.output.write_text(text, encoding='utf-8')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
