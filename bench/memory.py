@@ -51,19 +51,22 @@ QUICK = {
 MB = 1024 * 1024
 
 
-def child(epochs: int, capacity: int, quick: bool) -> dict[str, Any]:
+def child(epochs: int, capacity: int, quick: bool, cycles: int = 0) -> dict[str, Any]:
     """Train and record the RSS after every epoch (runs in the child process).
 
     Args:
         epochs: Epochs.
         capacity: Replay capacity in trajectories.
         quick: Tiny sizes.
+        cycles: Cycles per epoch (0: the task's).
 
     Returns:
         RSS before training, per epoch, and the peak, in bytes; the buffer's capacity.
     """
     overrides: dict[str, Any] = {'learner.use_planner': False, 'learner.threads': 1,
                                  'learner.replay_capacity': capacity, **(QUICK if quick else {})}
+    if cycles:
+        overrides['learner.cycles'] = cycles
     params = make_params(TASK, overrides)
     before = rss_bytes()
     learner = make_learner(params)
@@ -82,17 +85,20 @@ def child(epochs: int, capacity: int, quick: bool) -> dict[str, Any]:
             'peak': peak_rss_bytes(), 'capacity': learner.replay_buffer.capacity}
 
 
-def run(quick: bool = False, epochs: int = EPOCHS) -> dict[str, Any]:
+def run(quick: bool = False, epochs: int = EPOCHS, cycles: int = 0, capacity: int = 0
+        ) -> dict[str, Any]:
     """Run the benchmark (the training runs in a child process).
 
     Args:
         quick: Tiny sizes, 3 epochs (smoke test).
         epochs: Epochs of the run.
+        cycles: Cycles per epoch (0: the task's 50).
+        capacity: Replay capacity in trajectories (0: the benchmark's default).
 
     Returns:
         The result.
     """
-    capacity = 2 if quick else CAPACITY
+    capacity = 2 if quick else (capacity or CAPACITY)
     epochs = 3 if quick else epochs
     bench = Bench(NAME, quick)
     bench.config = {'task': TASK, 'epochs': epochs, 'replay_capacity_trajectories': capacity,
@@ -104,7 +110,11 @@ def run(quick: bool = False, epochs: int = EPOCHS) -> dict[str, Any]:
     bench.note('one torch thread (learner.threads 1): RSS does not depend on it, and it keeps '
                'the run short on a shared machine where two OpenMP threads stall')
     command = [sys.executable, '-m', 'bench.memory', '--child', '--epochs', str(epochs),
-               '--capacity', str(capacity)] + (['--quick'] if quick else [])
+               '--capacity', str(capacity), '--cycles', str(cycles)] + (
+                   ['--quick'] if quick else [])
+    if cycles:
+        bench.note(f'learner.cycles set to {cycles} per epoch (default 50) to fit the run in '
+                   'the time available; the buffer still fills and is then overwritten')
     root = Path(__file__).resolve().parent.parent
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(
         filter(None, [str(root), os.environ.get('PYTHONPATH', '')]))}
@@ -152,9 +162,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--epochs', type=int, default=EPOCHS)
     parser.add_argument('--capacity', type=int, default=CAPACITY)
     parser.add_argument('--quick', action='store_true')
+    parser.add_argument('--cycles', type=int, default=0, help='cycles per epoch (0: task)')
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.epochs, args.capacity, args.quick)), flush=True)
+        print(json.dumps(child(args.epochs, args.capacity, args.quick, args.cycles)), flush=True)
     else:
         print(json.dumps(run(args.quick, args.epochs), indent=2))
     return 0

@@ -104,14 +104,16 @@ def policy_soak(minutes: float, window_s: float = 60.0) -> dict[str, Any]:
     return {'windows': windows}
 
 
-def run(quick: bool = False, minutes: float = 10.0, epochs: int = memory.EPOCHS
-        ) -> dict[str, Any]:
+def run(quick: bool = False, minutes: float = 10.0, epochs: int = memory.EPOCHS,
+        cycles: int = 0, capacity: int = 0) -> dict[str, Any]:
     """Run both soaks and collect the figures.
 
     Args:
         quick: Tiny sizes (seconds, a few epochs) for the smoke test.
         minutes: Duration of the policy soak.
         epochs: Epochs of the training soak.
+        cycles: Cycles per training epoch (0: the task's 50).
+        capacity: Replay capacity in trajectories (0: bench.memory's default).
 
     Returns:
         The benchmark result.
@@ -140,7 +142,8 @@ def run(quick: bool = False, minutes: float = 10.0, epochs: int = memory.EPOCHS
     bench.target('policy_rss_growth', '<', 0.05, 'policy soak RSS growth, last/first minute')
     bench.details['policy_windows'] = windows
 
-    training = memory.run(quick=quick, epochs=3 if quick else epochs)
+    training = memory.run(quick=quick, epochs=3 if quick else epochs, cycles=cycles,
+                          capacity=capacity)
     per_epoch = {e['epoch']: e['rss_mb'] for e in training['details']['rss_mb_per_epoch']}
     for epoch in (5, 25, 50):
         bench.figure(f'training_rss_epoch_{epoch}_mb', per_epoch.get(epoch))
@@ -167,8 +170,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='policy soak duration (default: %(default)s)')
     parser.add_argument('--epochs', type=int, default=memory.EPOCHS,
                         help='training soak epochs (default: %(default)s)')
+    parser.add_argument('--cycles', type=int, default=0,
+                        help="cycles per training epoch (default: the task's 50)")
+    parser.add_argument('--capacity', type=int, default=0,
+                        help="replay capacity in trajectories (default: bench.memory's)")
     args = parser.parse_args(argv)
-    result = run(args.quick, args.minutes, args.epochs)
+    result = run(args.quick, args.minutes, args.epochs, args.cycles, args.capacity)
     path = write_result(result)
     print(f'{NAME}: {result["figures"]} -> {path}')
     return 0
