@@ -22,6 +22,7 @@ per-repeat ratios next to the median figures.
 
 from __future__ import annotations
 
+import argparse
 from contextlib import contextmanager
 import copy
 from dataclasses import dataclass, field
@@ -747,3 +748,67 @@ def format_value(value: Any) -> str:
             return f'{value:.3g}'
         return f'{value:,.3f}' if abs(value) < 100 else f'{value:,.1f}'
     return str(value)
+
+
+def fresh_checkpoint(task: str, directory: str) -> str:
+    """Save a checkpoint of a task's default network (untrained) with a fed normalizer.
+
+    Latency does not depend on the weights, so the latency benchmarks measure this one when no
+    trained checkpoint is given.
+
+    Args:
+        task: Task name.
+        directory: Output directory.
+
+    Returns:
+        The checkpoint directory.
+    """
+    learner = make_learner(make_params(task), output_dir=directory, save_local=True)
+    generator = torch.Generator().manual_seed(0)
+    learner.state_norm.update(learner.plant.sample_start_states(256, generator))
+    learner.state_norm.update(learner.plant.sample_goal_states(256, generator))
+    learner.save_checkpoints()
+    return learner.last_checkpoint
+
+
+def latency_parser(description: str, results: Path, iterations: int, rounds: int
+                   ) -> argparse.ArgumentParser:
+    """Build the argument parser the latency benchmarks share.
+
+    Args:
+        description: The benchmark's one-line description.
+        results: Default JSON file.
+        iterations: Default timed calls per variant.
+        rounds: Default turns the variants take.
+
+    Returns:
+        The parser; add benchmark-specific arguments, then use :func:`parse_latency_args`.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('--checkpoint', default=None,
+                        help='checkpoint to measure (default: a fresh default network)')
+    parser.add_argument('--task', default='planar_hand',
+                        help='task of the fresh network (default: %(default)s)')
+    parser.add_argument('--iterations', type=int, default=iterations,
+                        help='timed calls per variant (default: %(default)s)')
+    parser.add_argument('--rounds', type=int, default=rounds,
+                        help='turns the variants take (default: %(default)s)')
+    parser.add_argument('--output', default=str(results), help='JSON file (default: %(default)s)')
+    return parser
+
+
+def parse_latency_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
+                       ) -> argparse.Namespace:
+    """Parse and check latency-benchmark arguments.
+
+    Args:
+        parser: From :func:`latency_parser`.
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The parsed arguments.
+    """
+    args = parser.parse_args(argv)
+    if args.iterations < args.rounds or args.rounds < 1:
+        parser.error('expected --rounds >= 1 and --iterations >= --rounds')
+    return args

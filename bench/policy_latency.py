@@ -45,6 +45,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from bench.common import fresh_checkpoint, latency_parser, parse_latency_args
 from ddpg_manipulation.atomic import write_bytes
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'policy_latency.json'
@@ -59,43 +60,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     Returns:
         The parsed arguments.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--checkpoint', default=None,
-                        help='checkpoint to measure (default: a fresh default network)')
-    parser.add_argument('--task', default='planar_hand',
-                        help='task of the fresh network (default: %(default)s)')
+    parser = latency_parser(__doc__.splitlines()[0], RESULTS, 10_000, 10)
     parser.add_argument('--control-rate', type=float, default=100.0,
                         help='control rate of the node in Hz (default: %(default)s)')
-    parser.add_argument('--iterations', type=int, default=10_000,
-                        help='timed calls per variant (default: %(default)s)')
-    parser.add_argument('--rounds', type=int, default=10,
-                        help='turns the variants take (default: %(default)s)')
-    parser.add_argument('--output', default=str(RESULTS), help='JSON file (default: %(default)s)')
-    args = parser.parse_args(argv)
-    if args.iterations < args.rounds or args.rounds < 1:
-        parser.error('expected --rounds >= 1 and --iterations >= --rounds')
-    return args
-
-
-def fresh_checkpoint(task: str, directory: str) -> str:
-    """Save a checkpoint of the task's default network (untrained) with a fed normalizer.
-
-    Args:
-        task: Task name.
-        directory: Output directory.
-
-    Returns:
-        The checkpoint directory.
-    """
-    from ddpg_manipulation.config import ParameterContainer
-    from ddpg_manipulation.learning.learner import build_learner
-
-    learner = build_learner(ParameterContainer(task), None, output_dir=directory, verbose=False)
-    generator = torch.Generator().manual_seed(0)
-    learner.state_norm.update(learner.plant.sample_start_states(256, generator))
-    learner.state_norm.update(learner.plant.sample_goal_states(256, generator))
-    learner.save_checkpoints()
-    return learner.last_checkpoint
+    return parse_latency_args(parser, argv)
 
 
 def timed(call: Callable[[], Any], count: int, prepare: Callable[[], Any] | None = None

@@ -35,8 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from bench import memory
-from bench.common import Bench, rss_bytes, torch_threads, write_result
-from bench.export_latency import fresh_checkpoint
+from bench.common import Bench, fresh_checkpoint, rss_bytes, torch_threads, write_result
 
 NAME = 'soak'
 TASK = 'planar_hand'
