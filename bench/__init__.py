@@ -18,3 +18,11 @@ Each benchmark module exposes ``run(quick: bool = False, **options) -> dict`` re
 result that :mod:`bench.common` assembles (machine info, figures, ratios to a baseline measured
 in the same run, targets, notes); the runner writes it to ``bench/results/<name>.json``.
 """
+
+from pathlib import Path
+
+# The package sets its OpenMP wait policy before torch loads; benchmarks import torch early, so
+# import the package first to measure what its users get.
+import ddpg_manipulation  # noqa: F401
+
+RESULTS_DIR = Path(__file__).resolve().parent / 'results'

@@ -38,9 +38,7 @@ import traceback
 from types import ModuleType
 from typing import Any, Sequence
 
-import torch
-
-from bench.common import load_average, machine_info, RESULTS_DIR, write_result
+from bench import RESULTS_DIR
 from bench.report import markdown, normalize
 
 BENCHMARKS = (
@@ -81,6 +79,8 @@ def run_foreign(module: ModuleType, name: str, quick: bool, out: Path) -> dict[s
     Returns:
         Its result, in the suite's shape.
     """
+    from bench.common import load_average, machine_info
+
     path = out / f'{name}.json'
     argv = ['--output', str(path)]
     if quick and _accepts(module, argv + list(FOREIGN_QUICK)):
@@ -109,6 +109,8 @@ def run_one(name: str, quick: bool, out: Path, options: dict[str, Any]) -> dict[
     Returns:
         The result, or None if the benchmark's module is not there.
     """
+    from bench.common import write_result
+
     try:
         module = importlib.import_module(f'bench.{name}')
     except ModuleNotFoundError as error:
@@ -154,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         parser.error(f'unknown benchmark(s) {", ".join(unknown)}; expected some of '
                      f'{", ".join(BENCHMARKS)} or another module of bench/')
+    import torch  # after parsing: a wrong command line fails fast
+
     options = {'cap_minutes': args.cap_minutes, 'seeds': args.seeds, 'seed': args.seed,
                'epochs': args.epochs}
     threads = torch.get_num_threads()

@@ -27,11 +27,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 import sys
 import time
 from typing import Any, Mapping, Sequence
 
-from bench.common import Bench, make_learner, make_params, TASKS, torch_threads, write_result
+from bench.common import (
+    Bench,
+    make_learner,
+    make_params,
+    RESULTS_DIR,
+    TASKS,
+    torch_threads,
+    write_result,
+)
 from ddpg_manipulation.config import parse_set
 
 NAME = 'ablation'
@@ -155,10 +164,48 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, epochs: int | None = 
             if r['epochs_to_success'] is None:
                 bench.note(f'{task} {label}: success rate {SUCCESS_RATE} not reached in '
                            f'{r["epochs"]} epochs (best {r["best_success_rate"]:.2f})')
-        bench.details[task] = runs
+        bench.details[task] = {**runs, 'run': {'started': bench.started_at, 'seed': seed,
+                                               'epochs': epochs, 'overrides': overrides}}
     bench.note('same seed and epoch budget per task; seconds include building the '
                'demonstration graph; mean_success_rate averages the whole curve')
     return bench.result()
+
+
+def merge_previous(result: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """Keep the tasks of an earlier full run that this run did not repeat.
+
+    Tasks can then run in separate processes (``--tasks box_push`` and ``--tasks planar_hand``
+    side by side) and still end up in one ``ablation.json``; each task's details keep the
+    config and start time of the run that produced them.
+
+    Args:
+        result: This run's result.
+        directory: Where the previous result lies.
+
+    Returns:
+        The result with the other tasks' figures, targets, notes and details added.
+    """
+    path = directory / f'{NAME}.json'
+    try:
+        previous = json.loads(path.read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return result
+    if previous.get('quick') or not isinstance(previous.get('details'), dict):
+        return result
+    mine = set(result['details'])
+    for task, details in previous['details'].items():
+        if task in mine or not isinstance(details, dict):
+            continue
+        result['details'][task] = details
+        prefix = f'{task}_'
+        for section in ('figures', 'ratios'):
+            for key, value in previous.get(section, {}).items():
+                if key.startswith(prefix):
+                    result[section][key] = value
+        result['targets'] += [t for t in previous.get('targets', [])
+                              if str(t.get('key', '')).startswith(prefix)]
+        result['notes'] += [n for n in previous.get('notes', []) if n.startswith(f'{task} ')]
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,12 +231,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f'--epochs {args.epochs}: expected an integer >= 1')
     overrides = dict(parse_set(assignment) for assignment in args.sets)
     result = run(args.quick, args.tasks, args.epochs, args.seed, overrides)
+    if not args.quick:
+        result = merge_previous(result, Path(args.out) if args.out else RESULTS_DIR)
     path = write_result(result, args.out)
     summary = {task: {label: {'epochs_to_success': runs['epochs_to_success'],
                               'seconds_to_success': runs['seconds_to_success'],
                               'success_curve': [p['success_rate'] for p in runs['curve']]}
-                      for label, runs in result['details'][task].items()}
-               for task in args.tasks}
+                      for label, runs in result['details'][task].items() if label != 'run'}
+               for task in result['details']}
     print(json.dumps({'result': str(path), 'tasks': summary}, indent=2))
     return 0
 

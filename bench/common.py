@@ -44,12 +44,12 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from bench import RESULTS_DIR
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning.learner import build_learner, Learner
 from ddpg_manipulation.sim.actions import first_order_hold
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 
-RESULTS_DIR = Path(__file__).resolve().parent / 'results'
 TASKS = ('box_push', 'planar_hand')
 # CPU flags that decide which low-precision kernels oneDNN can use.
 INTERESTING_FLAGS = ('avx2', 'avx512f', 'avx512_bf16', 'avx512_vnni', 'amx_tile', 'amx_bf16')
@@ -726,28 +726,6 @@ def write_result(result: Mapping[str, Any], out_dir: Path | None = None) -> Path
                        encoding='utf-8')
     partial.replace(path)
     return path
-
-
-def format_value(value: Any) -> str:
-    """Format a figure for a table.
-
-    Args:
-        value: A number, None or text.
-
-    Returns:
-        Compact text.
-    """
-    if value is None:
-        return 'n/a'
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return f'{value:,}'
-    if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-            return f'{value:.3g}'
-        return f'{value:,.3f}' if abs(value) < 100 else f'{value:,.1f}'
-    return str(value)
 
 
 def fresh_checkpoint(task: str, directory: str) -> str:

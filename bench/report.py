@@ -28,12 +28,34 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from bench.common import format_value, RESULTS_DIR
+from bench import RESULTS_DIR
 
 PASS = {True: 'pass', False: '**FAIL**', None: 'n/a'}
 # Numbers of a foreign record that are figures (the rest are sizes and settings).
 FIGURE_SUFFIXES = ('_us', '_ms', '_s', '_per_s', '_diff')
 PERCENTILES = ('p50', 'p99')
+
+
+def format_value(value: Any) -> str:
+    """Format a figure for a table.
+
+    Args:
+        value: A number, None or text.
+
+    Returns:
+        Compact text.
+    """
+    if value is None:
+        return 'n/a'
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f'{value:,}'
+    if isinstance(value, float):
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f'{value:.3g}'
+        return f'{value:,.3f}' if abs(value) < 100 else f'{value:,.1f}'
+    return str(value)
 
 
 def normalize(raw: Mapping[str, Any], name: str) -> dict[str, Any]:

@@ -74,6 +74,7 @@ NON_NEGATIVE = (
     'learner.epochs', 'learner.initial_injections', 'learner.threads', 'model.nthread',
     'learner.noise_std', 'learner.action_l2', 'planner.num_sub_goals', 'planner.gradient_step',
     'reward.proximity_scaling', 'reward.reachability_scaling', 'planner.cell_size',
+    'planner.demonstration_hold',
 )
 UNIT_INTERVAL = (
     'learner.tau', 'learner.discount', 'learner.random_eps', 'learner.her_probability',

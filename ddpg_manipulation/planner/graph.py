@@ -45,6 +45,7 @@ import torch
 
 from ddpg_manipulation.atomic import atomic_path
 from ddpg_manipulation.config import ConfigError, ParameterContainer
+from ddpg_manipulation.errors import PackageError
 from ddpg_manipulation.learning.replay_buffer import trajectory_transitions
 from ddpg_manipulation.sim.plant import MujocoPlant
 
@@ -91,11 +92,11 @@ def single_threaded() -> Iterator[None]:
             torch.set_num_threads(previous)
 
 
-class GraphFullError(RuntimeError):
+class GraphFullError(PackageError, RuntimeError):
     """Nodes were added to a graph that has no room left for them."""
 
 
-class GraphFileError(ValueError):
+class GraphFileError(PackageError, ValueError):
     """A graph file is missing, truncated, foreign or inconsistent; the message names it."""
 
 
@@ -332,6 +333,7 @@ class Graph:
                                   and self.linearization.available
                                   and len(self.object_dims) > 0)
         self.demonstration_attempts = 16
+        self._velocities = torch.arange(plant.model.nq, plant.model.nq + plant.model.nv)
         self.reset()
 
     # -- set-up ----------------------------------------------------------------------------
@@ -654,30 +656,19 @@ class Graph:
 
     # -- demonstrations --------------------------------------------------------------------
 
-    def path_transitions(self, path: torch.Tensor, goal_state: torch.Tensor) -> TensorDict:
-        """Transitions of a path through the graph, towards a goal.
-
-        Args:
-            path: Node ids from a root, shape (length,), length >= 2.
-            goal_state: The goal the transitions are labelled with, shape (nx,).
-
-        Returns:
-            Transitions in path order with the learner's keys and ``steps_left``.
-        """
-        states = self.states[path][None]
-        relative = self.relative_actions[path[1:]][None]
-        return trajectory_transitions(states, relative, goal_state[None])
-
     def sample_demonstration(self) -> TensorDict | None:
         """Trace a path in the graph from a sampled start to a freshly sampled goal.
 
         A goal is sampled in the task's goal bounds; among the nodes whose relative distance to
         it (from their own root, as the learner measures it) is below
-        ``learner.final_success_distance``, a root is drawn at random and its closest such
-        node taken. The demonstration is the path from that root to the node, labelled with the
-        sampled goal, so it is a success by the learner's own measure. If no node reaches the
-        goal after a few fresh goals, the closest node to the last goal is used (a demonstration
-        that gets close; counted in ``demonstrations_missed``).
+        ``learner.final_success_distance``, a root is drawn at random and its stillest such
+        node taken (smallest velocity norm). The demonstration is the path from that root to the
+        node, labelled with the sampled goal, so it is a success by the learner's own measure,
+        followed by up to ``planner.demonstration_hold`` steps of holding still (zero relative
+        action) while the state stays a success: the learner is judged at the end of its
+        episode, and these steps show it how to stay. If no node reaches the goal after a few
+        fresh goals, the closest node to the last goal is used (a demonstration that gets close;
+        counted in ``demonstrations_missed``).
 
         Returns:
             The demonstration's transitions, or None if the graph has no edges.
@@ -699,13 +690,45 @@ class Graph:
                 pick = torch.randint(len(roots), (1,), generator=self.generator)
                 mine = hits & (self.root_ids[ids] == roots[pick])
                 candidates = ids[mine]
-                node = int(candidates[torch.argmin(relative[mine])])
+                # The stillest node: the learner is judged where its episode ends, so a
+                # demonstration that sweeps through the goal at speed would teach an overshoot.
+                velocities = self.states[candidates][:, self._velocities]
+                speeds = torch.linalg.vector_norm(velocities, dim=-1)
+                node = int(candidates[torch.argmin(speeds)])
                 break
         else:
             node = int(ids[torch.argmin(relative)])
             self.demonstrations_missed += 1
         self.demonstrations_given += 1
-        return self.path_transitions(self.shortest_path_to(node), goal)
+        path = self.shortest_path_to(node)
+        states = self.states[path]
+        relative_actions = self.relative_actions[path[1:]]
+        if self.params.planner_demonstration_hold > 0 and hits.any():
+            held, hold_actions = self._hold(states[-1], self.end_actions[node], goal, states[0])
+            states = torch.cat([states, held])
+            relative_actions = torch.cat([relative_actions, hold_actions])
+        return trajectory_transitions(states[None], relative_actions[None], goal[None])
+
+    def _hold(self, state: torch.Tensor, end_action: torch.Tensor, goal: torch.Tensor,
+              start: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hold still after the goal for as long as the state stays a success.
+
+        Up to ``planner.demonstration_hold`` action steps with a zero relative action, one
+        simulated step each (a single environment: a few calls of microseconds of physics); the
+        steps end before the first state that is no longer a success.
+        """
+        plant = self.plant
+        zero = torch.zeros(1, plant.action_dimension)
+        initial = plant.scaled_distances_to(start, goal).clamp_min(1e-6)
+        held, current, previous_end = [], state[None], end_action[None]
+        for _ in range(self.params.planner_demonstration_hold):
+            current, previous_end = plant.step(current, zero, previous_end)
+            if plant.scaled_distances_to(current[0], goal) / initial >= self.success_distance:
+                break
+            held.append(current[0])
+        count = len(held)
+        states = torch.stack(held) if held else torch.zeros(0, plant.state_dimension)
+        return states, zero.expand(count, -1).clone()
 
     # -- files -----------------------------------------------------------------------------
 
@@ -776,22 +799,16 @@ class Graph:
         _check_tree(path, nodes, n, searches)
         self.searches = searches
         self.capacity = max(self.capacity, n)
-        self.reset_storage_from(nodes, search, n)
+        self._fill(nodes, search, n)
 
-    def reset_storage_from(self, nodes: dict[str, torch.Tensor],
-                           search: dict[str, torch.Tensor], num_nodes: int) -> None:
-        """Fill the graph from checked node and search tensors (used by :meth:`load`).
-
-        Args:
-            nodes: Per-node tensors, first dimension ``num_nodes``.
-            search: Per-search tensors.
-            num_nodes: Number of nodes.
-        """
+    def _fill(self, nodes: dict[str, torch.Tensor], search: dict[str, torch.Tensor],
+              num_nodes: int) -> None:
         self.reset_empty()
-        for name, value in nodes.items():
-            getattr(self, name)[:num_nodes] = value
-        for name, value in search.items():
-            setattr(self, name, value.clone())
+        # Only the names this class defines: a file's other keys are never turned into state.
+        for name in (*_NODE_TENSORS, *_REACHABILITY_TENSORS):
+            getattr(self, name)[:num_nodes] = nodes[name]
+        for name in _SEARCH_TENSORS:
+            setattr(self, name, search[name].clone())
         self.num_nodes = num_nodes
         ids = torch.arange(num_nodes)
         self.main_distances[ids] = self._scaled_distances(ids, self.goal_states)

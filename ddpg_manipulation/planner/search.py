@@ -124,6 +124,8 @@ class Planner:
         self.steps = 0
         self.strategy_counts = dict.fromkeys(STRATEGIES, 0)
         self._front: torch.Tensor | None = None
+        self._best: torch.Tensor | None = None
+        self._best_upto = 0
         modes = (params.action_start_mode, params.action_end_mode)
         self._targets_known = modes == ('previous', 'previous')
         # Random odd multipliers fold a cell's integer coordinates into one int64 key for a
@@ -140,6 +142,7 @@ class Planner:
         self.steps = 0
         self.strategy_counts = dict.fromkeys(STRATEGIES, 0)
         self._front = None
+        self._best = None
 
     def search(self) -> SearchResult:
         """Grow the graph until every search's best node is close enough to its main goal.
@@ -354,8 +357,18 @@ class Planner:
         self._front = None  # rewards changed: rebuild the front from scratch
 
     def _main_reached(self) -> torch.Tensor:
-        best = self.graph.best_main_relative_distances()
-        return best < self.params.planner_termination_distance
+        graph = self.graph
+        # The main goals never change during a search: fold in only the nodes added since.
+        if self._best is None or self._best_upto > graph.num_nodes:
+            self._best, self._best_upto = graph.best_main_relative_distances(), graph.num_nodes
+        elif self._best_upto < graph.num_nodes:
+            ids = torch.arange(self._best_upto, graph.num_nodes)
+            relative = graph.relative_distances(
+                ids, graph.goal_states[graph.search_indices[ids]])
+            self._best = self._best.scatter_reduce(0, graph.search_indices[ids], relative,
+                                                   'amin')
+            self._best_upto = graph.num_nodes
+        return self._best < self.params.planner_termination_distance
 
     def _sub_goal_reached(self) -> torch.Tensor:
         graph = self.graph
@@ -367,7 +380,8 @@ class Planner:
         return best < self.params.planner_termination_distance
 
     def _best_main(self) -> float:
-        return float(self.graph.best_main_relative_distances().min())
+        self._main_reached()
+        return float(self._best.min())
 
     def _bar(self, total: int, desc: str, unit: str = 'step') -> Any:
         if not self.show_progress:
