@@ -37,6 +37,7 @@ from contextlib import contextmanager
 import json
 import os
 from pathlib import Path
+import signal
 import subprocess
 import sys
 from typing import Any, Iterator, Sequence
@@ -125,12 +126,12 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
 
     def idle() -> None:
         timing.baseline.append(timed(epoch))
-        print(json.dumps({'idle_s': timing.baseline[-1]}), flush=True)
+        print(json.dumps({'idle_epoch_s': timing.baseline[-1]}), flush=True)
 
     def loaded() -> None:
         with stressor():
             timing.subject.append(timed(epoch))
-        print(json.dumps({'loaded_s': timing.subject[-1]}), flush=True)
+        print(json.dumps({'loaded_epoch_s': timing.subject[-1]}), flush=True)
 
     with torch_threads(params.learner_threads) as threads:
         warm_up(learner)
@@ -166,21 +167,26 @@ def run_child(variant: str, repeats: int, quick: bool, timeout_s: float) -> dict
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(root), env.get('PYTHONPATH', '')]))
     command = [sys.executable, '-m', 'bench.contention', '--child', '--variant', variant,
                '--repeats', str(repeats)] + (['--quick'] if quick else [])
+    # Its own process group: at the timeout the child and its stressor are stopped together.
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True,
-                              timeout=timeout_s)
-    except subprocess.TimeoutExpired as expired:
-        output = expired.stdout or ''
-        lines = [json.loads(line) for line in
-                 (output.decode() if isinstance(output, bytes) else output).splitlines()
-                 if line.startswith('{')]
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, _ = process.communicate()
+        lines = [json.loads(line) for line in stdout.splitlines() if line.startswith('{')]
         return {'timed_out': True, 'warmed_up': any('warmed_up' in r for r in lines),
-                'idle_s': [r['idle_s'] for r in lines if 'idle_s' in r],
-                'loaded_s': [r['loaded_s'] for r in lines if 'loaded_s' in r]}
-    if done.returncode != 0:
-        raise RuntimeError(f'contention child {variant} failed ({done.returncode}): '
-                           f'{done.stderr[-2000:]}')
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), 'timed_out': False}
+                'idle_s': [r['idle_epoch_s'] for r in lines if 'idle_epoch_s' in r],
+                'loaded_s': [r['loaded_epoch_s'] for r in lines if 'loaded_epoch_s' in r]}
+    finally:
+        if process.poll() is None:  # the parent itself was interrupted
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    if process.returncode != 0:
+        raise RuntimeError(f'contention child {variant} failed ({process.returncode}): '
+                           f'{stderr[-2000:]}')
+    return {**json.loads(stdout.strip().splitlines()[-1]), 'timed_out': False}
 
 
 def _seconds(values: list[float]) -> str:

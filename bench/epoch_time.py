@@ -28,9 +28,9 @@ share of the floor (``learner.batches`` bare updates and the replay of the cycle
 and after the evaluation the replay of the evaluation; the floor's time (and the untimed
 preparation of its controls) is subtracted from the epoch's wall time.
 
-An extra instrumented epoch breaks the epoch down: rollouts (with their physics, actor inference
-and replay/normalizer updates), replay sampling, updates, soft target updates, evaluation and
-the rest (Python overhead of the loop).
+Every timed epoch is also broken down, by timers wrapped around the learner's parts: rollouts
+(with their physics, actor inference and replay/normalizer updates), replay sampling, updates,
+soft target updates, evaluation and the rest (Python overhead of the loop).
 """
 
 from __future__ import annotations
@@ -64,6 +64,87 @@ QUICK = {
     'learner.trajectory_length': 5, 'learner.replay_capacity': 20, 'learner.nlayers': 2,
     'learner.layer_width': 32, 'learner.threads': 1, 'model.nthread': 1,
 }
+
+
+_MISSING = object()
+
+
+class Patches:
+    """Instance attributes replaced for one epoch, restored in reverse order afterwards."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def add(self, owner: Any, attr: str, replacement: Any) -> None:
+        """Replace ``owner.attr`` on the instance.
+
+        Args:
+            owner: The object.
+            attr: The attribute.
+            replacement: Its replacement.
+        """
+        self._saved.append((owner, attr, vars(owner).get(attr, _MISSING)))
+        setattr(owner, attr, replacement)
+
+    def restore(self) -> None:
+        """Put every replaced attribute back as it was."""
+        for owner, attr, previous in reversed(self._saved):
+            if previous is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, previous)
+        self._saved.clear()
+
+
+# Parts of an epoch timed by wrapping the learner's methods: the top-level ones add up to the
+# epoch (with ``other``, the loop itself); the nested ones run inside rollouts and evaluation.
+TOP_PARTS = ('rollouts', 'replay_sample', 'updates', 'soft_updates_actor',
+             'soft_updates_critic', 'eval')
+NESTED_PARTS = ('physics', 'actor_inference', 'replay_extend_and_normalizer')
+
+
+def _part_owners(learner: Learner) -> dict[str, tuple[Any, str]]:
+    return {
+        'rollouts': (learner, '_policy_rollout'),
+        'replay_sample': (learner.replay_buffer, 'sample'),
+        'updates': (learner, 'train_actor_critic'),
+        'soft_updates_actor': (learner.actor, 'update_target'),
+        'soft_updates_critic': (learner.critic, 'update_target'),
+        'eval': (learner, 'eval_agent'),
+        'physics': (learner.plant, 'dynamics'),
+        'actor_inference': (learner, 'actor_actions'),
+        'replay_extend_and_normalizer': (learner, '_add'),
+    }
+
+
+def instrument(learner: Learner, patches: Patches) -> tuple[dict[str, float], dict[str, int]]:
+    """Wrap the learner's parts with timers (about a microsecond per call).
+
+    Args:
+        learner: The learner.
+        patches: Where the wrappers are registered (restore them after the epoch).
+
+    Returns:
+        Seconds and calls per part, filled as the epoch runs.
+    """
+    spent: dict[str, float] = defaultdict(float)
+    calls: dict[str, int] = defaultdict(int)
+    for key, (owner, attr) in _part_owners(learner).items():
+        original = getattr(owner, attr, None)
+        if original is None:
+            continue
+
+        def wrapper(*args: Any, _original: Callable[..., Any] = original, _key: str = key,
+                    **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_key] += time.perf_counter() - started
+                calls[_key] += 1
+
+        patches.add(owner, attr, wrapper)
+    return spent, calls
 
 
 class InterleavedFloor:
@@ -103,11 +184,11 @@ class InterleavedFloor:
         self.seconds['floor_updates'] += updated - prepared
         self.seconds[part] += done - updated
 
-    def epoch(self) -> tuple[float, float]:
-        """Run one epoch with the floor interleaved.
+    def install(self, patches: Patches) -> None:
+        """Wrap the learner so that the floor runs after each cycle and after the evaluation.
 
-        Returns:
-            Seconds of the epoch (floor and preparation subtracted) and of the floor.
+        Args:
+            patches: Where the wrappers are registered (restore them after the epoch).
         """
         learner, plant = self.learner, self.learner.plant
         cycle, evaluate, rollout = learner._cycle, learner.eval_agent, plant.rollout
@@ -128,74 +209,44 @@ class InterleavedFloor:
             self._floor(0, 'floor_eval_physics')
             return result
 
-        learner._cycle, learner.eval_agent = cycle_then_floor, evaluate_then_floor
-        plant.rollout = kept_rollout
-        try:
-            total = timed(lambda: learner.train(1))
-        finally:
-            del learner._cycle, learner.eval_agent, plant.rollout
-        floor = sum(self.seconds[k] for k in ('floor_updates', 'floor_physics',
-                                              'floor_eval_physics'))
-        return total - floor - self.seconds['preparation'], floor
+        patches.add(plant, 'rollout', kept_rollout)
+        patches.add(learner, '_cycle', cycle_then_floor)
+        patches.add(learner, 'eval_agent', evaluate_then_floor)
+
+    @property
+    def floor_s(self) -> float:
+        """Seconds of the floor in the last epoch."""
+        return sum(self.seconds[k] for k in ('floor_updates', 'floor_physics',
+                                             'floor_eval_physics'))
 
     def close(self) -> None:
         """Stop the raw rollout's thread pool."""
         self.raw.close()
 
 
-def breakdown(learner: Learner) -> dict[str, float]:
-    """Run one epoch with timers around the learner's parts.
-
-    Nested parts (physics, actor inference, replay extend inside rollouts and evaluation) are
-    reported separately and are included in their parents.
+def timed_epoch(learner: Learner, floor: InterleavedFloor) -> dict[str, float]:
+    """Run one instrumented epoch with its floor interleaved.
 
     Args:
-        learner: The learner (its methods are wrapped for the epoch, then restored).
+        learner: The learner.
+        floor: Its floor.
 
     Returns:
-        Seconds per part, ``epoch`` the total, ``other`` the epoch minus the top-level parts;
-        ``updates_count`` the number of updates.
+        ``epoch`` (wall time minus the floor and its preparation), ``floor``, the floor's parts,
+        the seconds of each part of the epoch (``other``: the epoch minus its top-level
+        parts) and ``updates_count``.
     """
-    spent: dict[str, float] = defaultdict(float)
-    calls: dict[str, int] = defaultdict(int)
-    top = {
-        'rollouts': (learner, '_policy_rollout'),
-        'replay_sample': (learner.replay_buffer, 'sample'),
-        'updates': (learner, 'train_actor_critic'),
-        'soft_updates_actor': (learner.actor, 'update_target'),
-        'soft_updates_critic': (learner.critic, 'update_target'),
-        'eval': (learner, 'eval_agent'),
-    }
-    nested = {
-        'physics': (learner.plant, 'dynamics'),
-        'actor_inference': (learner, 'actor_actions'),
-        'replay_extend_and_normalizer': (learner, '_add'),
-    }
-    wrapped = []
-    for key, (owner, attr) in {**top, **nested}.items():
-        original = getattr(owner, attr, None)
-        if original is None:
-            continue
-
-        def wrapper(*args: Any, _original: Callable[..., Any] = original, _key: str = key,
-                    **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return _original(*args, **kwargs)
-            finally:
-                spent[_key] += time.perf_counter() - started
-                calls[_key] += 1
-
-        setattr(owner, attr, wrapper)
-        wrapped.append((owner, attr))
+    patches = Patches()
     try:
+        spent, calls = instrument(learner, patches)  # inner: the floor is not in the parts
+        floor.install(patches)
         total = timed(lambda: learner.train(1))
     finally:
-        for owner, attr in wrapped:
-            delattr(owner, attr)
-    result = {key: spent.get(key, 0.0) for key in {**top, **nested}}
-    result['epoch'] = total
-    result['other'] = total - sum(result[key] for key in top)
+        patches.restore()
+    epoch = total - floor.floor_s - floor.seconds['preparation']
+    result = {'epoch': epoch, 'floor': floor.floor_s, **floor.seconds}
+    result.update({part: spent.get(part, 0.0) for part in (*TOP_PARTS, *NESTED_PARTS)})
+    result['other'] = epoch - sum(result[part] for part in TOP_PARTS)
     result['updates_count'] = calls.get('updates', 0)
     return result
 
@@ -215,37 +266,32 @@ def measure(bench: Bench, task: str, repeats: int, quick: bool) -> None:
     params = make_params(task, overrides)
     learner = make_learner(params)
     floor = InterleavedFloor(learner)
-    epochs, floors, parts = [], [], []
     with torch_threads(params.learner_threads):
         warm_up(learner)
         floor.bare.updates(10)
-        for _ in range(repeats):
-            epoch_s, floor_s = floor.epoch()
-            epochs.append(epoch_s)
-            floors.append(floor_s)
-            parts.append(dict(floor.seconds))
-        split = breakdown(learner)
+        runs = [timed_epoch(learner, floor) for _ in range(repeats)]
     floor.close()
     learner.plant.close()
-    updates = params.learner_cycles * params.learner_batches
-    bench.figure(f'{task}_epoch_s', median(epochs))
-    bench.figure(f'{task}_floor_s', median(floors))
+
+    def med(key: str) -> float | None:
+        return median([run[key] for run in runs])
+
+    bench.figure(f'{task}_epoch_s', med('epoch'))
+    bench.figure(f'{task}_floor_s', med('floor'))
     for part in ('floor_updates', 'floor_physics', 'floor_eval_physics'):
-        bench.figure(f'{task}_{part}_s', median([p[part] for p in parts]))
-    epoch = split['epoch']
-    for part in ('rollouts', 'physics', 'actor_inference', 'replay_extend_and_normalizer',
-                 'replay_sample', 'updates', 'soft_updates_actor', 'soft_updates_critic', 'eval',
-                 'other'):
-        bench.figure(f'{task}_share_{part}', split[part] / epoch if epoch else None)
-    learner_update = (split['updates'] + split['replay_sample']) / max(1, split['updates_count'])
-    bench.figure(f'{task}_learner_ms_per_update', 1e3 * learner_update)
-    bench.figure(f'{task}_bare_ms_per_update',
-                 1e3 * median([p['floor_updates'] for p in parts]) / updates)
-    bench.ratio(task, median([e / f for e, f in zip(epochs, floors)]))
+        bench.figure(f'{task}_{part}_s', med(part))
+    for part in (*TOP_PARTS, *NESTED_PARTS, 'other'):
+        bench.figure(f'{task}_share_{part}', median([r[part] / r['epoch'] for r in runs]))
+    bench.figure(f'{task}_learner_ms_per_update', 1e3 * median(
+        [(r['updates'] + r['replay_sample']) / max(1, r['updates_count']) for r in runs]))
+    bench.figure(f'{task}_bare_ms_per_update', 1e3 * median(
+        [r['floor_updates'] / max(1, r['updates_count']) for r in runs]))
+    bench.ratio(f'{task}_updates_vs_bare', median(
+        [(r['updates'] + r['replay_sample']) / r['floor_updates'] for r in runs]))
+    bench.ratio(task, median([r['epoch'] / r['floor'] for r in runs]))
     bench.target(task, '<=', TARGET_RATIO, f'{task}: epoch time (s), ratio to the floor',
                  figure=f'{task}_epoch_s')
-    bench.details[task] = {'epoch_s': epochs, 'floor_s': floors, 'floor_parts_s': parts,
-                           'breakdown_s': split}
+    bench.details[task] = runs
 
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
@@ -275,8 +321,11 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
                'the floor; demonstration injection replaces rollouts by graph traces')
     bench.note('the floor is interleaved per cycle (bare updates and the raw replay of the '
                "cycle's rollout after each cycle) and subtracted from the epoch's wall time")
-    bench.note('shares come from one extra instrumented epoch; physics, actor_inference and '
-               'replay_extend_and_normalizer are nested in rollouts and eval')
+    bench.note('every timed epoch is instrumented (a timer around each part, about a '
+               'microsecond per call); shares are of the epoch without the floor; physics, '
+               'actor_inference and replay_extend_and_normalizer are nested in rollouts and eval')
+    bench.note('updates_vs_bare: time in train_actor_critic and replay sampling over the time '
+               'of the bare updates interleaved with them, per epoch')
     for task in tasks:
         measure(bench, task, repeats, quick)
     return bench.result()

@@ -68,6 +68,9 @@ _NODE_TENSORS: dict[str, tuple[torch.dtype, str]] = {
 # node counts as able to reach the sub-goal outright (the log cost is zero there).
 _REACHABILITY_REGULARIZATION = 1e-3
 _REACHABILITY_FLOOR = 1e-3
+# Nodes settled for demonstrations: scaled distance to the goal bounds below this many success
+# distances (relative to the nominal start); farther nodes cannot come to rest in a goal.
+_SETTLE_NEAR = 3.0
 # Per-node tensors of the reachability reward (empty where it is off).
 _REACHABILITY_TENSORS = ('reachability_matrices', 'step_jacobians')
 # Per-search tensors: name -> trailing shape key.
@@ -334,6 +337,7 @@ class Graph:
                                   and len(self.object_dims) > 0)
         self.demonstration_attempts = 16
         self._velocities = torch.arange(plant.model.nq, plant.model.nq + plant.model.nv)
+        self._settled: torch.Tensor | None = None
         self.reset()
 
     # -- set-up ----------------------------------------------------------------------------
@@ -617,16 +621,25 @@ class Graph:
         ids = torch.arange(self.num_nodes) if ids is None else ids.long()
         values = self.reward_components(ids)
         search = self.search_indices[ids]
-        front = torch.zeros(0, dtype=torch.long)  # positions into ids
-        for begin in range(0, ids.shape[0], block):
-            candidates = torch.cat([front, torch.arange(begin, min(begin + block, len(ids)))])
-            v, s = values[candidates], search[candidates]
-            # dominated[i, j]: candidate j dominates candidate i.
-            geq = (v[None, :, :] >= v[:, None, :]).all(-1)
-            gt = (v[None, :, :] > v[:, None, :]).any(-1)
-            dominated = (geq & gt & (s[None, :] == s[:, None])).any(1)
-            front = candidates[~dominated]
-        return ids[front].sort().values
+        fronts = []
+        # Search by search: nodes of different searches never compare, so the comparison
+        # matrices stay (front + block)^2 per search instead of across all searches.
+        for index in torch.unique(search).tolist():
+            mine = torch.nonzero(search == index).flatten()
+            v = values[mine]
+            front = torch.zeros(0, dtype=torch.long)  # positions into mine
+            for begin in range(0, len(mine), block):
+                end = min(begin + block, len(mine))
+                candidates = torch.cat([front, torch.arange(begin, end)])
+                c = v[candidates]
+                # dominated[i, j]: candidate j dominates candidate i.
+                geq = (c[None, :, :] >= c[:, None, :]).all(-1)
+                gt = (c[None, :, :] > c[:, None, :]).any(-1)
+                front = candidates[~(geq & gt).any(1)]
+            fronts.append(ids[mine[front]])
+        if not fronts:
+            return torch.zeros(0, dtype=torch.long)
+        return torch.cat(fronts).sort().values
 
     def shortest_path_to(self, idx: int, start_id: int | None = None) -> torch.Tensor:
         """Node ids on the path from a root (or ``start_id``) to a node.
@@ -659,16 +672,16 @@ class Graph:
     def sample_demonstration(self) -> TensorDict | None:
         """Trace a path in the graph from a sampled start to a freshly sampled goal.
 
-        A goal is sampled in the task's goal bounds; among the nodes whose relative distance to
-        it (from their own root, as the learner measures it) is below
-        ``learner.final_success_distance``, a root is drawn at random and its stillest such
-        node taken (smallest velocity norm). The demonstration is the path from that root to the
-        node, labelled with the sampled goal, so it is a success by the learner's own measure,
-        followed by up to ``planner.demonstration_hold`` steps of holding still (zero relative
-        action) while the state stays a success: the learner is judged at the end of its
-        episode, and these steps show it how to stay. If no node reaches the goal after a few
-        fresh goals, the closest node to the last goal is used (a demonstration that gets close;
-        counted in ``demonstrations_missed``).
+        A goal is sampled in the task's goal bounds. Preferred are nodes that, followed by
+        ``planner.demonstration_hold`` steps of holding still (zero relative action), come to
+        rest within ``learner.final_success_distance`` of it, relative to their own root as the
+        learner measures it (see :meth:`settle`): a root is drawn at random among those with
+        such a node, and its shortest one taken. The demonstration is the path from the root to
+        the node plus the holding steps, labelled with the sampled goal: a success by the
+        learner's own measure at its end, where the learner's episodes are judged. If no node
+        settles in the goal, the stillest node that meets it in passing is used (no holding
+        steps); if none meets it after a few fresh goals, the closest node to the last goal
+        (counted in ``demonstrations_missed``).
 
         Returns:
             The demonstration's transitions, or None if the graph has no edges.
@@ -678,57 +691,96 @@ class Graph:
         with single_threaded():
             return self._sample_demonstration()
 
+    def settle(self) -> int:
+        """Find where the nodes near the goal region come to rest when the actuators hold still.
+
+        A demonstration that meets its goal in passing teaches an overshoot: the learner is
+        judged where its episode ends. So for every node near the goal region (scaled distance
+        to the goal bounds below three times the success distance, relative to the nominal
+        start), ``planner.demonstration_hold`` action steps with zero relative action are
+        simulated, all nodes batched in one dynamics call per step, and the state they settle
+        in is kept: :meth:`sample_demonstration` prefers nodes that settle in the goal.
+
+        Returns:
+            Number of nodes settled.
+        """
+        n, steps = self.num_nodes, self.params.planner_demonstration_hold
+        self._settled = torch.full((n, self.plant.state_dimension), torch.nan)
+        self._settled_ids = torch.zeros(0, dtype=torch.long)
+        if steps <= 0 or n <= self.searches:
+            return 0
+        lower, upper = self.plant.goal_bounds
+        states = self.states[:n]
+        gap = self.plant.scaled_distances_to(states, states.clamp(lower, upper))
+        scale = self.plant.scaled_distances_to(self.plant.start_state, self.plant.goal_state)
+        near = torch.nonzero(gap < _SETTLE_NEAR * self.success_distance * scale).flatten()
+        near = near[near >= self.searches]
+        if len(near) == 0:
+            return 0
+        with single_threaded():
+            current, previous_end = states[near], self.end_actions[near]
+            zero = torch.zeros(len(near), self.plant.action_dimension)
+            for _ in range(steps):
+                current, previous_end = self.plant.step(current, zero, previous_end)
+        self._settled[near] = current
+        self._settled_ids = near
+        return len(near)
+
     def _sample_demonstration(self) -> TensorDict:
-        ids = torch.arange(self.searches, self.num_nodes)  # every node but the roots
-        goal = None
-        for _ in range(self.demonstration_attempts):
+        if self._settled is None or len(self._settled) != self.num_nodes:
+            self.settle()
+        near = self._settled_ids
+        for _ in range(self.demonstration_attempts if len(near) else 0):
             goal = self.plant.sample_goal_states(1, self.generator)[0]
-            relative = self.relative_distances(ids, goal.expand(len(ids), -1))
+            relative = self._relative(near, self._settled[near], goal)
             hits = relative < self.success_distance
             if hits.any():
-                roots = torch.unique(self.root_ids[ids[hits]])
-                pick = torch.randint(len(roots), (1,), generator=self.generator)
-                mine = hits & (self.root_ids[ids] == roots[pick])
-                candidates = ids[mine]
-                # The stillest node: the learner is judged where its episode ends, so a
-                # demonstration that sweeps through the goal at speed would teach an overshoot.
-                velocities = self.states[candidates][:, self._velocities]
-                speeds = torch.linalg.vector_norm(velocities, dim=-1)
-                node = int(candidates[torch.argmin(speeds)])
-                break
-        else:
-            node = int(ids[torch.argmin(relative)])
-            self.demonstrations_missed += 1
+                node = self._pick(near, hits, self.depths[near].float() + relative)
+                return self._demonstration(node, goal, self.params.planner_demonstration_hold)
+        ids = torch.arange(self.searches, self.num_nodes)  # every node but the roots
+        ids_goal = None
+        for _ in range(self.demonstration_attempts):
+            goal = self.plant.sample_goal_states(1, self.generator)[0]
+            relative = self._relative(ids, self.states[ids], goal)
+            hits = relative < self.success_distance
+            if hits.any():
+                # No node settles in this goal: the stillest node that meets it in passing.
+                speeds = torch.linalg.vector_norm(self.states[ids][:, self._velocities], dim=-1)
+                return self._demonstration(self._pick(ids, hits, speeds), goal, 0)
+            ids_goal = goal
+        self.demonstrations_missed += 1
+        relative = self._relative(ids, self.states[ids], ids_goal)
+        return self._demonstration(int(ids[torch.argmin(relative)]), ids_goal, 0)
+
+    def _relative(self, ids: torch.Tensor, states: torch.Tensor, goal: torch.Tensor
+                  ) -> torch.Tensor:
+        roots = self.states[self.root_ids[ids]]
+        initial = self.plant.scaled_distances_to(roots, goal).clamp_min(1e-6)
+        return self.plant.scaled_distances_to(states, goal) / initial
+
+    def _pick(self, ids: torch.Tensor, hits: torch.Tensor, scores: torch.Tensor) -> int:
+        # A root at random among those with a hit (demonstrations cover every start the graph
+        # has), then its hit with the lowest score.
+        roots = torch.unique(self.root_ids[ids[hits]])
+        root = roots[torch.randint(len(roots), (1,), generator=self.generator)]
+        mine = hits & (self.root_ids[ids] == root)
+        return int(ids[mine][torch.argmin(scores[mine])])
+
+    def _demonstration(self, node: int, goal: torch.Tensor, hold: int) -> TensorDict:
+        """Transitions of the path to a node, then ``hold`` steps of holding still."""
         self.demonstrations_given += 1
         path = self.shortest_path_to(node)
         states = self.states[path]
         relative_actions = self.relative_actions[path[1:]]
-        if self.params.planner_demonstration_hold > 0 and hits.any():
-            held, hold_actions = self._hold(states[-1], self.end_actions[node], goal, states[0])
-            states = torch.cat([states, held])
-            relative_actions = torch.cat([relative_actions, hold_actions])
+        if hold > 0:
+            zero = torch.zeros(1, self.plant.action_dimension)
+            current, previous_end, held = states[-1:], self.end_actions[node][None], []
+            for _ in range(hold):  # one environment: a few microseconds of physics per step
+                current, previous_end = self.plant.step(current, zero, previous_end)
+                held.append(current[0])
+            states = torch.cat([states, torch.stack(held)])
+            relative_actions = torch.cat([relative_actions, zero.expand(hold, -1)])
         return trajectory_transitions(states[None], relative_actions[None], goal[None])
-
-    def _hold(self, state: torch.Tensor, end_action: torch.Tensor, goal: torch.Tensor,
-              start: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Hold still after the goal for as long as the state stays a success.
-
-        Up to ``planner.demonstration_hold`` action steps with a zero relative action, one
-        simulated step each (a single environment: a few calls of microseconds of physics); the
-        steps end before the first state that is no longer a success.
-        """
-        plant = self.plant
-        zero = torch.zeros(1, plant.action_dimension)
-        initial = plant.scaled_distances_to(start, goal).clamp_min(1e-6)
-        held, current, previous_end = [], state[None], end_action[None]
-        for _ in range(self.params.planner_demonstration_hold):
-            current, previous_end = plant.step(current, zero, previous_end)
-            if plant.scaled_distances_to(current[0], goal) / initial >= self.success_distance:
-                break
-            held.append(current[0])
-        count = len(held)
-        states = torch.stack(held) if held else torch.zeros(0, plant.state_dimension)
-        return states, zero.expand(count, -1).clone()
 
     # -- files -----------------------------------------------------------------------------
 
@@ -823,6 +875,7 @@ class Graph:
         for name in ('distances', 'main_distances', 'distance_rewards', 'proximity_rewards',
                      'reachability_rewards', 'rewards'):
             setattr(self, name, torch.zeros(n))
+        self._settled = None
         k = len(self.object_dims) if self.uses_reachability else 0
         self.reachability_matrices = torch.zeros(n, k, k)
         size = self.linearization.size if self.uses_reachability else 0

@@ -428,8 +428,9 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     start, the others from starts sampled in the start bounds, all towards the nominal goal.
     Then every search is driven to ``planner.demonstrations`` further goals sampled in the goal
     bounds (:meth:`Planner.cover`), so that the graph passes close to any goal the learner may
-    sample. :meth:`Graph.sample_demonstration` then traces, for a freshly sampled goal, the
-    path from one of the roots to a node that reaches it.
+    sample, and the nodes near the goal region are settled (:meth:`Graph.settle`).
+    :meth:`Graph.sample_demonstration` then traces, for a freshly sampled goal, the path from
+    one of the roots to a node that comes to rest in it.
 
     Args:
         params: Task parameters.
@@ -449,9 +450,12 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     planner = Planner(plant, graph, params, generator, show_progress=show_progress)
     main = planner.search()
     covered = planner.cover(params.planner_demonstrations)
+    started = time.perf_counter()
+    settled = graph.settle()
     if show_progress:
         print(f'planner: {sum(main.reached)}/{searches} searches reached the goal '
               f'(best relative distance {main.best_relative_distance:.3f}) in '
               f'{main.seconds:.1f} s; covering the goal region took {covered.seconds:.1f} s; '
-              f'{graph.num_nodes} nodes', file=sys.stderr, flush=True)
+              f'{graph.num_nodes} nodes, {settled} near the goal settled in '
+              f'{time.perf_counter() - started:.1f} s', file=sys.stderr, flush=True)
     return graph
