@@ -63,6 +63,22 @@ def test_preprocess_sample_shapes_and_normalized_actions(make_learner):
     assert obs.abs().max() <= learner.params.learner_normalizer_clip
 
 
+def test_terminate_on_success_decides_whether_success_ends_the_backup(make_learner):
+    start = torch.tensor([[9.0, 0.0, 0.0, 0.0]] * 2)
+    goal = torch.tensor([[9.0, 2.0, 0.0, 0.0]] * 2)
+    next_states = torch.tensor([[9.0, 2.0, 0.0, 0.0], [9.0, 1.0, 0.0, 0.0]])
+    data = TensorDict({'states': start.clone(), 'start_states': start, 'goal_states': goal,
+                       'next_states': next_states,
+                       'relative_actions': torch.zeros(2, 1)}, batch_size=[2])
+    for terminate, expected in ((True, [[1.0], [0.0]]), (False, [[0.0], [0.0]])):
+        learner = make_learner(**{'learner.terminate_on_success': terminate})
+        learner.update_norm(next_states, goal)
+        _, _, _, rewards, terminated = learner.preprocess_sample(data)
+        # The reward marks the success either way; only the bootstrap cut differs.
+        torch.testing.assert_close(rewards, torch.tensor([[0.0], [-1.0]]))
+        torch.testing.assert_close(terminated, torch.tensor(expected))
+
+
 def test_train_actor_critic_changes_both_networks(make_learner):
     learner = make_learner()
     learner.policy_rollout()

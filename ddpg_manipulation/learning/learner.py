@@ -408,6 +408,8 @@ class Learner:
         actions = actions.clamp(-self.actor.action_clip, self.actor.action_clip)
         rewards, terminated = self.reward_function(
             data['start_states'], data['next_states'], goals)
+        if not self.params.learner_terminate_on_success:
+            terminated = torch.zeros_like(terminated)
         return obs, next_obs, actions, rewards[:, None], terminated[:, None]
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
