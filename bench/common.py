@@ -749,6 +749,43 @@ def fresh_checkpoint(task: str, directory: str) -> str:
     return learner.last_checkpoint
 
 
+def time_calls(call: Callable[[], Any], count: int, prepare: Callable[[], Any] | None = None
+               ) -> np.ndarray:
+    """Time single calls, running ``prepare`` untimed before each.
+
+    Args:
+        call: What to time.
+        count: Number of calls.
+        prepare: Untimed set-up before each call.
+
+    Returns:
+        Each call's duration in microseconds.
+    """
+    samples = np.empty(count)
+    clock = time.perf_counter_ns
+    for i in range(count):
+        if prepare is not None:
+            prepare()
+        started = clock()
+        call()
+        samples[i] = clock() - started
+    return samples / 1e3
+
+
+def latency_figures(samples: np.ndarray) -> dict[str, float]:
+    """Summarize durations.
+
+    Args:
+        samples: Durations in microseconds.
+
+    Returns:
+        p50, p99 and mean, rounded to 0.1 us.
+    """
+    return {'p50': round(float(np.percentile(samples, 50)), 1),
+            'p99': round(float(np.percentile(samples, 99)), 1),
+            'mean': round(float(samples.mean()), 1)}
+
+
 def latency_parser(description: str, results: Path, iterations: int, rounds: int
                    ) -> argparse.ArgumentParser:
     """Build the argument parser the latency benchmarks share.

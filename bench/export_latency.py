@@ -34,13 +34,18 @@ from pathlib import Path
 import platform
 import sys
 import tempfile
-import time
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from bench.common import fresh_checkpoint, latency_parser, parse_latency_args
+from bench.common import (
+    fresh_checkpoint,
+    latency_figures,
+    latency_parser,
+    parse_latency_args,
+    time_calls,
+)
 from ddpg_manipulation.atomic import write_bytes
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'export_latency.json'
@@ -57,39 +62,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """
     parser = latency_parser(__doc__.splitlines()[0], RESULTS, 20_000, 20)
     return parse_latency_args(parser, argv)
-
-
-def timed(call: Callable[[], Any], count: int) -> np.ndarray:
-    """Time single calls.
-
-    Args:
-        call: What to time.
-        count: Number of calls.
-
-    Returns:
-        Each call's duration in microseconds.
-    """
-    samples = np.empty(count)
-    clock = time.perf_counter_ns
-    for i in range(count):
-        started = clock()
-        call()
-        samples[i] = clock() - started
-    return samples / 1e3
-
-
-def figures(samples: np.ndarray) -> dict[str, float]:
-    """Summarize durations.
-
-    Args:
-        samples: Durations in microseconds.
-
-    Returns:
-        p50, p99 and mean, rounded to 0.1 us.
-    """
-    return {'p50': round(float(np.percentile(samples, 50)), 1),
-            'p99': round(float(np.percentile(samples, 99)), 1),
-            'mean': round(float(samples.mean()), 1)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,12 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     per_round = args.iterations // args.rounds
     for call in variants.values():  # warm-up: first calls allocate and pick kernels
-        timed(call, 200)
+        time_calls(call, 200)
     samples: dict[str, list[np.ndarray]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, call in variants.items():
-            samples[name].append(timed(call, per_round))
-    results = {name: figures(np.concatenate(parts)) for name, parts in samples.items()}
+            samples[name].append(time_calls(call, per_round))
+    results = {name: latency_figures(np.concatenate(parts)) for name, parts in samples.items()}
     difference = float(np.max(np.abs(exported.act(state, goal) - reference.act(state, goal))))
     record = {
         'bench': 'export_latency',

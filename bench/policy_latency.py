@@ -38,14 +38,19 @@ from pathlib import Path
 import platform
 import sys
 import tempfile
-import time
 from types import SimpleNamespace
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-from bench.common import fresh_checkpoint, latency_parser, parse_latency_args
+from bench.common import (
+    fresh_checkpoint,
+    latency_figures,
+    latency_parser,
+    parse_latency_args,
+    time_calls,
+)
 from ddpg_manipulation.atomic import write_bytes
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'policy_latency.json'
@@ -64,36 +69,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--control-rate', type=float, default=100.0,
                         help='control rate of the node in Hz (default: %(default)s)')
     return parse_latency_args(parser, argv)
-
-
-def timed(call: Callable[[], Any], count: int, prepare: Callable[[], Any] | None = None
-          ) -> np.ndarray:
-    """Time single calls, running ``prepare`` untimed before each.
-
-    Args:
-        call: What to time.
-        count: Number of calls.
-        prepare: Untimed set-up before each call.
-
-    Returns:
-        Each call's duration in microseconds.
-    """
-    samples = np.empty(count)
-    clock = time.perf_counter_ns
-    for i in range(count):
-        if prepare is not None:
-            prepare()
-        started = clock()
-        call()
-        samples[i] = clock() - started
-    return samples / 1e3
-
-
-def figures(samples: np.ndarray) -> dict[str, float]:
-    """Summarize durations in microseconds: p50, p99, mean (0.1 us)."""
-    return {'p50': round(float(np.percentile(samples, 50)), 1),
-            'p99': round(float(np.percentile(samples, 99)), 1),
-            'mean': round(float(samples.mean()), 1)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,12 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     per_round = args.iterations // args.rounds
     for call, prepare in variants.values():  # warm-up: first calls allocate and pick kernels
-        timed(call, 200, prepare)
+        time_calls(call, 200, prepare)
     samples: dict[str, list[np.ndarray]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, (call, prepare) in variants.items():
-            samples[name].append(timed(call, per_round, prepare))
-    results = {name: figures(np.concatenate(parts)) for name, parts in samples.items()}
+            samples[name].append(time_calls(call, per_round, prepare))
+    results = {name: latency_figures(np.concatenate(parts)) for name, parts in samples.items()}
     record = {
         'bench': 'policy_latency',
         'task': policy.metadata['task'],
