@@ -14,6 +14,7 @@
 
 """Demonstrations from the graph, and how the learner injects them."""
 
+import json
 from typing import Callable
 
 import pytest
@@ -60,6 +61,16 @@ def test_demonstrations_are_consistent_successful_paths(box_push_graph: Graph):
                     / plant.scaled_distances_to(start, goal))
         assert relative < params.learner_final_success_distance
     assert graph.demonstrations_missed == 0
+
+
+def test_demonstration_graph_reports_how_it_was_built(box_push_graph: Graph):
+    planning = box_push_graph.planning
+    assert planning['searches'] == 2 and planning['searches_reached'] == 2
+    assert planning['best_relative_distance'] < box_push_graph.params.planner_termination_distance
+    assert planning['nodes'] == box_push_graph.num_nodes
+    assert 0 < planning['settled_nodes'] <= planning['nodes']
+    assert min(planning['search_s'], planning['cover_s'], planning['settle_s']) >= 0.0
+    json.dumps(planning)  # it goes into summary.json as it is
 
 
 def test_demonstrations_end_at_rest_in_the_goal(box_push_graph: Graph):

@@ -243,6 +243,8 @@ def run(args: argparse.Namespace) -> int:
         'run_dir': str(run_dir),
         'learning_curve': str(run_dir / 'learning_curve.png') if learner.history else None,
         'demonstrations': graph is not None,
+        # Searches, nodes and seconds of the demonstration graph (None without demonstrations).
+        'planning': graph.planning if graph is not None else None,
     }
     write_json(run_dir / 'summary.json', summary)
     print(json.dumps(summary, indent=2))

@@ -338,6 +338,8 @@ class Graph:
         self.demonstration_attempts = 16
         self._velocities = torch.arange(plant.model.nq, plant.model.nq + plant.model.nv)
         self._settled: torch.Tensor | None = None
+        # How the graph was built (set by ``planner.search.demonstration_graph``), for reports.
+        self.planning: dict[str, Any] = {}
         self.reset()
 
     # -- set-up ----------------------------------------------------------------------------

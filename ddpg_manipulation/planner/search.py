@@ -452,10 +452,20 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     covered = planner.cover(params.planner_demonstrations)
     started = time.perf_counter()
     settled = graph.settle()
+    graph.planning = {
+        'searches': searches,
+        'searches_reached': sum(main.reached),
+        'best_relative_distance': main.best_relative_distance,
+        'search_s': round(main.seconds, 3),
+        'cover_s': round(covered.seconds, 3),
+        'settle_s': round(time.perf_counter() - started, 3),
+        'nodes': graph.num_nodes,
+        'settled_nodes': settled,
+    }
     if show_progress:
         print(f'planner: {sum(main.reached)}/{searches} searches reached the goal '
               f'(best relative distance {main.best_relative_distance:.3f}) in '
               f'{main.seconds:.1f} s; covering the goal region took {covered.seconds:.1f} s; '
               f'{graph.num_nodes} nodes, {settled} near the goal settled in '
-              f'{time.perf_counter() - started:.1f} s', file=sys.stderr, flush=True)
+              f'{graph.planning["settle_s"]:.1f} s', file=sys.stderr, flush=True)
     return graph
