@@ -84,6 +84,8 @@ def on_sim_exit(event, context):
     """Handle the exit of sim_node: 0 (goal reached) shuts down, anything else fails."""
     message = exit_message('sim_node', event.returncode)
     if event.returncode == 0:
+        if context.is_shutdown:  # stopped with the rest (Ctrl-C, or policy_node failed)
+            return None
         return [LogInfo(msg=f'{message}: shutting down'),
                 EmitEvent(event=ShutdownEvent(reason='sim_node finished'))]
     raise LaunchFailure(message)

@@ -284,6 +284,12 @@ def test_policy_node_lifecycle_commands_and_reload(context, executor, probe, che
         return future.result()
 
     assert call_reload().success
+    # Bad run-time values are refused by the set-parameters callback (dynamic typing lets rclpy
+    # itself accept any type), so ~/reload never meets them.
+    for bad in ('', 5):
+        result = node.set_parameters(params(checkpoint=bad))[0]
+        assert not result.successful and "parameter 'checkpoint'" in result.reason
+    assert call_reload().success
     node.set_parameters(params(checkpoint=str(output / 'missing')))
     response = call_reload()
     assert not response.success and 'missing' in response.message

@@ -31,9 +31,10 @@ import time
 from typing import Any, Callable, Iterable, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+from rclpy.logging import get_logger
 
 from ddpg_manipulation.ros.params import ParameterError, ParamSpec, validate
 from ddpg_manipulation.ros.throttle import Throttle, with_suppressed
@@ -75,6 +76,32 @@ def declare_parameters(node: Any, specs: Iterable[ParamSpec]) -> dict[str, Any]:
             raise ParameterError(f"parameter '{spec.name}': {error}") from None
         values[spec.name] = parameter.value
     return validate(specs, values)
+
+
+def reject_invalid_changes(node: Any, specs: Iterable[ParamSpec]) -> None:
+    """Refuse run-time changes (``ros2 param set``) that the parameter's checks reject.
+
+    Numbers are declared with ``dynamic_typing``, so rclpy itself accepts a value of any type;
+    without this callback a bad value would only be found when the node next reads it.
+
+    Args:
+        node: The rclpy node (its parameters are already declared).
+        specs: The node's parameters.
+    """
+    by_name = {spec.name: spec for spec in specs}
+
+    def check(parameters: list[Any]) -> SetParametersResult:
+        for parameter in parameters:
+            spec = by_name.get(parameter.name)
+            if spec is None:
+                continue
+            try:
+                validate([spec], {spec.name: parameter.value})
+            except ParameterError as error:
+                return SetParametersResult(successful=False, reason=str(error))
+        return SetParametersResult(successful=True)
+
+    node.add_on_set_parameters_callback(check)
 
 
 def current_parameter(node: Any, spec: ParamSpec) -> Any:
@@ -157,7 +184,7 @@ def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
         try:
             node = factory()
         except ParameterError as error:
-            rclpy.logging.get_logger(name).error(f'bad parameter, not starting: {error}')
+            get_logger(name).error(f'bad parameter, not starting: {error}')
             return EXIT_BAD_PARAMETER
         executor = MultiThreadedExecutor() if multithreaded else SingleThreadedExecutor()
         executor.add_node(node)

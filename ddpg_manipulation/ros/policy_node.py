@@ -50,9 +50,11 @@ from ddpg_manipulation.ros.node_support import (
     declare_parameters,
     diagnostic_array,
     now_seconds,
+    reject_invalid_changes,
     run_node,
     ThrottledLogger,
 )
+from ddpg_manipulation.ros.params import ParameterError
 from ddpg_manipulation.ros.policy_logic import (
     describe_policy,
     InputError,
@@ -77,6 +79,7 @@ class PolicyNode(LifecycleNode):
     def __init__(self, loader: Any = None, **kwargs: Any) -> None:
         super().__init__('policy_node', **kwargs)
         self.values = declare_parameters(self, POLICY_PARAMS)
+        reject_invalid_changes(self, POLICY_PARAMS)
         self._loader = loader or load_policy
         self._warn = ThrottledLogger(self, self.values['warn_period'])
         self.controller: PolicyController | None = None
@@ -84,9 +87,10 @@ class PolicyNode(LifecycleNode):
         self._service_group = MutuallyExclusiveCallbackGroup()
         self._command_publisher = None
         self._diagnostics = None
-        self._subscriptions: list[Any] = []
+        # Not _subscriptions / _timers: rclpy.node.Node keeps its own entity lists under those.
+        self._inputs: list[Any] = []
         self._service = None
-        self._timers: list[Any] = []
+        self._loop_timers: list[Any] = []
         self._announced: str | None = None
         self._last_status = ''
 
@@ -117,7 +121,7 @@ class PolicyNode(LifecycleNode):
         self._command_publisher = self.create_lifecycle_publisher(
             Float64MultiArray, '~/command', 10)
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        subscribe = self._subscriptions.append
+        subscribe = self._inputs.append
         if values['state_input'] in ('both', 'state'):
             subscribe(self.create_subscription(
                 Float64MultiArray, '~/state', self._on_state, qos_profile_sensor_data))
@@ -139,7 +143,7 @@ class PolicyNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Start the control and diagnostics timers."""
         self.controller.reset()
-        self._timers = [
+        self._loop_timers = [
             self.create_timer(1.0 / self.controller.control_rate, self._on_control,
                               callback_group=self._control_group),
             self.create_timer(self.values['diagnostics_period'], self._publish_diagnostics),
@@ -166,15 +170,15 @@ class PolicyNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def _destroy_timers(self) -> None:
-        for timer in self._timers:
+        timers, self._loop_timers = self._loop_timers, []
+        for timer in timers:
             self.destroy_timer(timer)
-        self._timers = []
 
     def _release(self) -> None:
         self._destroy_timers()
-        for subscription in self._subscriptions:
+        subscriptions, self._inputs = self._inputs, []
+        for subscription in subscriptions:
             self.destroy_subscription(subscription)
-        self._subscriptions = []
         if self._service is not None:
             self.destroy_service(self._service)
             self._service = None
@@ -231,10 +235,11 @@ class PolicyNode(LifecycleNode):
         elif self._last_status not in ('', 'ok'):
             self.get_logger().info('input fresh again, control resumed')
         self._last_status = result.status
-        if result.command is not None and self._command_publisher is not None:
+        publisher = self._command_publisher
+        if result.command is not None and publisher is not None:
             message = Float64MultiArray()
             message.data = float64_array(result.command)
-            self._command_publisher.publish(message)
+            publisher.publish(message)
 
     def _publish_diagnostics(self) -> None:
         if self.controller is None or self._diagnostics is None:
@@ -248,12 +253,17 @@ class PolicyNode(LifecycleNode):
     # -- reload ----------------------------------------------------------------------------
 
     def _reload(self) -> tuple[bool, str]:
-        if self.controller is None:
+        controller = self.controller
+        if controller is None:
             return False, 'not configured'
-        target = self._announced or current_parameter(self, _SPECS['checkpoint'])
+        try:
+            target = self._announced or current_parameter(self, _SPECS['checkpoint'])
+            output_dir = current_parameter(self, _SPECS['output_dir'])
+        except ParameterError as error:
+            self.get_logger().error(f'reload refused: {error}')
+            return False, f'reload refused: {error}'
         self._announced = None
-        output_dir = current_parameter(self, _SPECS['output_dir'])
-        ok, message = self.controller.reload(
+        ok, message = controller.reload(
             lambda: self._loader(target, output_dir, self.values['task'],
                                  self.values['threads']))
         (self.get_logger().info if ok else self.get_logger().error)(message)

@@ -122,7 +122,7 @@ class TrainingNode(Node):
 
     def _on_checkpoint(self, path: str) -> None:
         self.get_logger().info(f'checkpoint saved: {path}')
-        self._checkpoints.publish(String(data=path))
+        self._checkpoints.publish(String(data=str(path)))
         self.announced = path
 
     def _log(self, level: str, message: str) -> None:
