@@ -136,8 +136,9 @@ def machine_info(rollout_threads: int | None = None) -> dict[str, Any]:
         'torch_interop_threads': torch.get_num_interop_threads(),
         'torch_cpu_capability': torch.backends.cpu.get_cpu_capability(),
         'mujoco_rollout_threads': usable_cores() if rollout_threads is None else rollout_threads,
-        'omp_env': {k: os.environ[k] for k in (
-            'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OMP_WAIT_POLICY') if k in os.environ},
+        'omp_env': {k: os.environ[k] for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS',
+                                               'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')
+                    if k in os.environ},
     }
 
 

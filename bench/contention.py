@@ -21,8 +21,9 @@ time. Each thread setting runs in its own child process (``python -m bench.conte
 --child``), because OpenMP reads its wait policy once, when torch loads:
 
 - ``default_threads``: the task's settings (``learner.threads`` and ``model.nthread`` 0 =
-  usable cores) and the package's default wait policy (``OMP_WAIT_POLICY=PASSIVE``, set by
+  usable cores) and the package's default wait (a short spin, ``GOMP_SPINCOUNT=3000``, set by
   ``ddpg_manipulation/__init__.py`` unless the environment sets it);
+- ``omp_passive``: the task's settings with ``OMP_WAIT_POLICY=PASSIVE`` (no spinning at all);
 - ``one_thread``: one torch thread and one MuJoCo thread;
 - ``omp_active``: the task's settings with ``OMP_WAIT_POLICY=ACTIVE`` (idle OpenMP threads
   spin), what the package's default avoids; it gets a shorter timeout.
@@ -72,6 +73,7 @@ QUICK = {
 # Variant -> (parameter overrides, environment of the child).
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     'default_threads': ({}, {}),
+    'omp_passive': ({}, {'OMP_WAIT_POLICY': 'PASSIVE'}),
     'one_thread': ({'learner.threads': 1, 'model.nthread': 1}, {}),
     'omp_active': ({}, {'OMP_WAIT_POLICY': 'ACTIVE'}),
 }
@@ -143,7 +145,8 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
     learner.plant.close()
     return {'idle_s': timing.baseline, 'loaded_s': timing.subject, 'torch_threads': threads,
             'rollout_threads': rollout_threads,
-            'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset')}
+            'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset'),
+            'gomp_spincount': os.environ.get('GOMP_SPINCOUNT', 'unset')}
 
 
 def run_child(variant: str, repeats: int, quick: bool, timeout_s: float) -> dict[str, Any]:
@@ -162,7 +165,7 @@ def run_child(variant: str, repeats: int, quick: bool, timeout_s: float) -> dict
         The child's record; ``timed_out`` with the partial ``idle_s``/``loaded_s`` if stopped.
     """
     root = Path(__file__).resolve().parent.parent
-    env = {k: v for k, v in os.environ.items() if k != 'OMP_WAIT_POLICY'}
+    env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
     env.update(VARIANTS[variant][1])
     env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(root), env.get('PYTHONPATH', '')]))
     command = [sys.executable, '-m', 'bench.contention', '--child', '--variant', variant,
