@@ -52,6 +52,7 @@ from bench.common import (
     timed,
     torch_threads,
     warm_up,
+    write_result,
 )
 from ddpg_manipulation.sim.plant import usable_cores
 
@@ -196,21 +197,26 @@ def _seconds(values: list[float]) -> str:
     return ', '.join(f'{v:.1f} s' for v in values) or 'none'
 
 
-def run(quick: bool = False, repeats: int | None = None,
-        timeout_minutes: float = 25.0) -> dict[str, Any]:
+def run(quick: bool = False, repeats: int | None = None, timeout_minutes: float = 25.0,
+        variants: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the benchmark.
 
     Args:
         quick: Tiny epochs (smoke test).
         repeats: Paired repeats (default 1 quick, 2 full).
         timeout_minutes: Wall time allowed per variant.
+        variants: Variants to run (default all; ``default_threads`` always runs first).
 
     Returns:
         The result.
     """
     repeats = repeats or (1 if quick else 2)
     # Each variant is a child process that imports torch: the smoke test runs only one.
-    variants = ('default_threads',) if quick else tuple(VARIANTS)
+    if quick:
+        variants = ('default_threads',)
+    else:
+        chosen = set(variants or VARIANTS)
+        variants = tuple(v for v in VARIANTS if v == 'default_threads' or v in chosen)
     bench = Bench(NAME, quick)
     bench.config = {'task': TASK, 'repeats': repeats, 'stressor_threads': usable_cores(),
                     'variants': {k: {'overrides': VARIANTS[k][0], 'env': VARIANTS[k][1]}
@@ -258,12 +264,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--child', action='store_true', help='measure one variant, print JSON')
     parser.add_argument('--variant', choices=sorted(VARIANTS), default='default_threads')
     parser.add_argument('--repeats', type=int, default=None)
+    parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS), default=None,
+                        help='variants to compare with default_threads (default: all)')
     parser.add_argument('--quick', action='store_true')
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.variant, args.repeats or 1, args.quick)), flush=True)
     else:
-        print(json.dumps(run(args.quick, args.repeats), indent=2))
+        result = run(args.quick, args.repeats, variants=args.variants)
+        print(json.dumps(result, indent=2))
+        print(f'wrote {write_result(result)}', file=sys.stderr)
     return 0
 
 
