@@ -36,6 +36,7 @@ from bench.common import (
     Bench,
     make_learner,
     make_params,
+    QUICK_TRAINING,
     RESULTS_DIR,
     TASKS,
     torch_threads,
@@ -47,13 +48,7 @@ NAME = 'ablation'
 SUCCESS_RATE = 0.9
 # Epochs within which the run with demonstrations must reach SUCCESS_RATE.
 TARGET_EPOCHS = {'box_push': 30, 'planar_hand': 20}
-QUICK = {
-    'learner.cycles': 2, 'learner.batches': 2, 'learner.batch_size': 32, 'learner.evals': 4,
-    'learner.nlayers': 2, 'learner.layer_width': 32, 'learner.trajectory_length': 5,
-    'learner.replay_capacity': 20, 'learner.threads': 1, 'model.nthread': 1,
-    'planner.max_main_nodes': 40, 'planner.steps_per_goal': 2, 'planner.num_sub_goals': 0,
-    'planner.extensions': 4, 'planner.searches': 2, 'planner.demonstrations': 1,
-}
+QUICK = QUICK_TRAINING
 
 
 def train(task: str, seed: int, epochs: int | None, demonstrations: bool,

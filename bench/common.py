@@ -709,6 +709,16 @@ def evaluate(op: str, measured: Any, bound: float) -> bool | None:
     return OPERATORS[op](float(measured), bound)
 
 
+# Tiny sizes for the smoke runs of the benchmarks that train with demonstrations.
+QUICK_TRAINING = {
+    'learner.cycles': 2, 'learner.batches': 2, 'learner.batch_size': 32, 'learner.evals': 4,
+    'learner.nlayers': 2, 'learner.layer_width': 32, 'learner.trajectory_length': 5,
+    'learner.replay_capacity': 20, 'learner.threads': 1, 'model.nthread': 1,
+    'planner.max_main_nodes': 40, 'planner.steps_per_goal': 2, 'planner.num_sub_goals': 0,
+    'planner.extensions': 4, 'planner.searches': 2, 'planner.demonstrations': 1,
+}
+
+
 def write_result(result: Mapping[str, Any], out_dir: Path | None = None) -> Path:
     """Write a result to ``<out_dir>/<name>.json`` (written whole, then renamed into place).
 

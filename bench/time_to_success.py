@@ -33,6 +33,7 @@ from bench.common import (
     make_params,
     median,
     median_or_none,
+    QUICK_TRAINING,
     TASKS,
     torch_threads,
 )
@@ -40,13 +41,7 @@ from ddpg_manipulation.config import ParameterContainer
 
 NAME = 'time_to_success'
 SUCCESS_RATE = 0.9
-QUICK = {
-    'learner.cycles': 2, 'learner.batches': 2, 'learner.batch_size': 32, 'learner.evals': 4,
-    'learner.nlayers': 2, 'learner.layer_width': 32, 'learner.trajectory_length': 5,
-    'learner.replay_capacity': 20, 'learner.threads': 1, 'model.nthread': 1,
-    'planner.max_main_nodes': 40, 'planner.steps_per_goal': 2, 'planner.num_sub_goals': 0,
-    'planner.extensions': 4, 'planner.searches': 2, 'planner.demonstrations': 1,
-}
+QUICK = QUICK_TRAINING
 
 
 def demonstration_graph(params: ParameterContainer) -> tuple[Any, float, str]:

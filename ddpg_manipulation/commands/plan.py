@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ddpg_manipulation.atomic import write_json
-from ddpg_manipulation.config import bundled_tasks, ConfigError, ParameterContainer, parse_set
+from ddpg_manipulation.commands.train import load_params
+from ddpg_manipulation.config import bundled_tasks, ConfigError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -59,13 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_manipulation.planner.search import plan
     from ddpg_manipulation.sim.plant import MujocoPlant
 
-    overrides: dict[str, Any] = {}
-    for assignment in args.sets:
-        key, value = parse_set(assignment)
-        overrides[key] = value
-    if args.seed is not None:
-        overrides['seed'] = args.seed
-    params = ParameterContainer(args.task, overrides)
+    params = load_params(args)
     output = Path(args.output) if args.output else Path('runs') / 'plan' / params.task_name
     try:
         output.mkdir(parents=True, exist_ok=True)
