@@ -224,3 +224,17 @@ def test_normalizer_statistics_and_clipping():
     torch.testing.assert_close(norm.std, torch.tensor([1.0, 0.01]))
     obs = Normalizer.wrap_obs(torch.tensor([[3.0, 10.0]]), torch.tensor([[100.0, 10.0]]))
     torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[1.0, 0.0, 3.0, 0.0]]))
+
+
+def test_normalizer_follows_every_statistics_change():
+    # normalize_obs keeps the doubled statistics between updates; an update or a load must
+    # still take effect on the very next call.
+    norm = Normalizer(1, eps=1e-2, clip_range=100.0)
+    obs = Normalizer.wrap_obs(torch.tensor([[4.0]]), torch.tensor([[0.0]]))
+    torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[4.0, 0.0]]))
+    norm.update(torch.tensor([[0.0], [4.0]]))  # mean 2, std 2
+    torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[1.0, -1.0]]))
+    other = Normalizer(1, eps=1e-2, clip_range=100.0)
+    other.update(torch.tensor([[4.0], [4.0]]))  # mean 4, std eps
+    norm.load(other.state_dict())
+    torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[0.0, -100.0]]))

@@ -43,6 +43,9 @@ class Normalizer:
         self.count = torch.zeros((), dtype=torch.float64)
         self.mean = torch.zeros(size)
         self.std = torch.ones(size)
+        # (mean, std, mean doubled, std doubled): the doubled pair is rebuilt only when the
+        # statistics change, not on every one of the many small batches an epoch normalizes.
+        self._obs_stats: tuple[torch.Tensor, ...] = ()
 
     def update(self, v: torch.Tensor) -> None:
         """Add samples to the statistics.
@@ -80,9 +83,13 @@ class Normalizer:
         Returns:
             Normalized, clipped observations.
         """
-        mean = self.mean.to(obs.device).repeat(2)
-        std = self.std.to(obs.device).repeat(2)
-        return ((obs - mean) / std).clamp(-self.clip_range, self.clip_range)
+        cached = self._obs_stats
+        if (not cached or cached[0] is not self.mean or cached[1] is not self.std
+                or cached[2].device != obs.device):
+            mean, std = self.mean.to(obs.device), self.std.to(obs.device)
+            cached = (self.mean, self.std, torch.cat([mean, mean]), torch.cat([std, std]))
+            self._obs_stats = cached
+        return ((obs - cached[2]) / cached[3]).clamp(-self.clip_range, self.clip_range)
 
     @staticmethod
     def wrap_obs(states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
