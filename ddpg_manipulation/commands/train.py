@@ -51,7 +51,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-demos', action='store_true',
                         help='train without planner demonstrations even if the task enables them')
     parser.add_argument('--threads', type=int, default=None,
-                        help='CPU threads for torch and MuJoCo (default: usable cores)')
+                        help='CPU threads for torch and MuJoCo (default: the usable cores, '
+                        'fewer while another process competes for them)')
     parser.add_argument('--cloud', default='', metavar='URL',
                         help='also save checkpoints to this fsspec URL (s3://, gs://, file://)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')

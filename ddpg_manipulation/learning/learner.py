@@ -46,6 +46,7 @@ from ddpg_manipulation.learning.replay_buffer import (
     ReplayBuffer,
     trajectory_transitions,
 )
+from ddpg_manipulation.learning.threads import ThreadGovernor
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 
 
@@ -58,21 +59,6 @@ class DemonstrationSource(Protocol):
 
     def sample_demonstration(self) -> TensorDict | None:
         """Return one demonstration as transitions (the learner's keys), or None if none."""
-
-
-def configure_threads(threads: int = 0) -> int:
-    """Set torch's intra-op threads to the usable cores (or ``threads``), without oversubscribing.
-
-    Args:
-        threads: Thread count; 0 = the cores this process may run on.
-
-    Returns:
-        The thread count set.
-    """
-    count = usable_cores() if threads <= 0 else threads
-    if torch.get_num_threads() != count:
-        torch.set_num_threads(count)
-    return count
 
 
 @dataclass
@@ -120,6 +106,7 @@ class Learner:
     def __post_init__(self) -> None:
         """Construct a Learner object."""
         self.stop_event = threading.Event()
+        self.thread_governor: ThreadGovernor | None = None
         self.run_dir: Path | None = None
         self.last_checkpoint: str | None = None
         self.reset()
@@ -327,7 +314,13 @@ class Learner:
             num_epochs: Epochs to run (continuing from ``self.epoch``).
         """
         p = self.params
-        configure_threads(p.learner_threads)
+        # 0 = adapt: the usable cores while they are free, fewer while a neighbour competes.
+        if p.learner_threads == 0 and self.thread_governor is None:
+            self.thread_governor = ThreadGovernor(usable_cores())
+        elif p.learner_threads != 0:
+            self.thread_governor = None
+        self._use_threads(self.thread_governor.threads if self.thread_governor is not None
+                          else p.learner_threads)
         if self.save_local and self.run_dir is None:
             checkpoint.check_writable(self.output_dir)
         last_epoch = self.epoch + num_epochs
@@ -356,6 +349,7 @@ class Learner:
                 'demo_share': self.demo_transitions / added if added else 0.0,
                 'epoch_time': time.perf_counter() - started,
                 'replay_size': len(self.replay_buffer),
+                'threads': torch.get_num_threads(),
             }
             self.history.append(metrics)
             if (self.epoch % p.learner_checkpoint_every == 0 or self.epoch == last_epoch
@@ -375,11 +369,23 @@ class Learner:
             self.graph_rollout()
         if p.learner_rollouts - demos > 0:
             self._policy_rollout(p.learner_rollouts - demos)
+        started = time.perf_counter()
         for _ in range(p.learner_batches):
             self.train_actor_critic(self.replay_buffer.sample(p.learner_batch_size),
                                     p.learner_discount)
+        if self.thread_governor is not None and p.learner_batches > 0:
+            seconds_per_update = (time.perf_counter() - started) / p.learner_batches
+            self._use_threads(self.thread_governor.record(seconds_per_update))
         self.actor.update_target(p.learner_tau)
         self.critic.update_target(p.learner_tau)
+
+    def _use_threads(self, count: int) -> None:
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
+        # The plant's rollout threads wait on each other like torch's: they follow the
+        # governor, unless the task fixes their count.
+        if self.thread_governor is not None and self.params.model_nthread == 0:
+            self.plant.set_threads(count)
 
     def _report(self, metrics: dict[str, Any]) -> None:
         if self.progress is not None:

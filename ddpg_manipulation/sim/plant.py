@@ -73,12 +73,29 @@ class MujocoPlant:
         self.goal_state = torch.tensor(params.goal_state, dtype=torch.float32)
 
         threads = params.model_nthread if nthread is None else nthread
-        self.nthread = usable_cores() if threads == 0 else threads
-        # A pool of one thread only adds hand-over latency: run on the calling thread instead.
-        self._rollout = rollout.Rollout(nthread=self.nthread if self.nthread > 1 else 0)
-        self._datas = [mujoco.MjData(self.model) for _ in range(max(1, self.nthread))]
+        self.nthread = 0
+        self._rollout: rollout.Rollout | None = None
+        self._datas: list[mujoco.MjData] = []
+        self.set_threads(usable_cores() if threads == 0 else threads)
         self._state_spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
         self._full_state = self._template_full_state()
+
+    def set_threads(self, nthread: int) -> None:
+        """Set the number of threads that simulate a batch (1 = the calling thread).
+
+        Args:
+            nthread: Threads, >= 1. Results do not depend on it.
+        """
+        if nthread < 1:
+            raise ValueError(f'nthread {nthread}: expected >= 1')
+        if nthread == self.nthread:
+            return
+        if self._rollout is not None:
+            self._rollout.close()
+        # A pool of one thread only adds hand-over latency: run on the calling thread instead.
+        self._rollout = rollout.Rollout(nthread=nthread if nthread > 1 else 0)
+        self._datas += [mujoco.MjData(self.model) for _ in range(nthread - len(self._datas))]
+        self.nthread = nthread
 
     @staticmethod
     def _bounds(lower: list[float], upper: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,7 +143,7 @@ class MujocoPlant:
         trajectory = np.empty((batch, nstep, self._full_state.shape[0]))
         sensors = np.empty((batch, nstep, self.sensor_dimension))
         self._rollout.rollout(
-            [self.model] * batch, self._datas, initial, controls, nstep=nstep,
+            [self.model] * batch, self._datas[:self.nthread], initial, controls, nstep=nstep,
             skip_checks=True, state=trajectory, sensordata=sensors,
         )
         ends = np.arange(1, steps + 1) * self.substeps - 1

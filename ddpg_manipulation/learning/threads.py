@@ -1,0 +1,96 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""How many threads training uses: all usable cores while they are free, fewer under contention.
+
+Torch's intra-op threads meet at a barrier after every operation. While another process keeps
+the cores busy, one of them is often descheduled and the others wait for it: on two cores with
+a CPU-bound neighbour, two threads update three times slower than alone, one thread less than
+twice. :class:`ThreadGovernor` therefore measures the update speed every cycle and keeps the
+thread count that is fastest now. Results do not depend on the count (the tests check that
+training with one and with two threads gives the same weights), so adapting costs no
+reproducibility.
+"""
+
+from __future__ import annotations
+
+
+class ThreadGovernor:
+    """Chooses the thread count of the next cycle from the measured time per update.
+
+    The candidates are the usable cores halved down to one (8, 4, 2, 1). Training starts with
+    the most. Every ``probe_every`` cycles, or at once when a cycle is ``slowdown`` times slower
+    than the last one with the same count (a neighbour started), one cycle runs with the next
+    other candidate; after it, the count with the shortest last time per update wins.
+
+    Args:
+        max_threads: Most threads to use (the usable cores).
+        probe_every: Cycles between two probes of another count.
+        slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
+    """
+
+    def __init__(self, max_threads: int, probe_every: int = 50, slowdown: float = 1.5) -> None:
+        if max_threads < 1:
+            raise ValueError(f'max_threads {max_threads}: expected >= 1')
+        if probe_every < 1 or slowdown <= 1.0:
+            raise ValueError(
+                f'probe_every {probe_every}, slowdown {slowdown}: expected >= 1 and > 1.0')
+        candidates = [max_threads]
+        while candidates[-1] > 1:
+            candidates.append(candidates[-1] // 2)
+        self.candidates = candidates
+        self.probe_every = probe_every
+        self.slowdown = slowdown
+        self.threads = candidates[0]
+        self.seconds_per_update: dict[int, float] = {}
+        self.switches = 0
+        self._probing = False
+        self._since_probe = 0
+        self._next_probe = 1
+
+    def record(self, seconds_per_update: float) -> int:
+        """Take the time per update of the cycle just run; return the count for the next one.
+
+        Args:
+            seconds_per_update: Wall time of the cycle's updates divided by their number.
+
+        Returns:
+            The thread count for the next cycle.
+        """
+        count = self.threads
+        previous = self.seconds_per_update.get(count)
+        self.seconds_per_update[count] = seconds_per_update
+        if self._probing:
+            self._probing = False
+            self._since_probe = 0
+            best = min(self.seconds_per_update, key=self.seconds_per_update.__getitem__)
+            self._set(best)
+            return self.threads
+        self._since_probe += 1
+        slower = previous is not None and seconds_per_update > self.slowdown * previous
+        if len(self.candidates) > 1 and (slower or self._since_probe >= self.probe_every):
+            self._probing = True
+            self._set(self._next_candidate())
+        return self.threads
+
+    def _next_candidate(self) -> int:
+        others = [c for c in self.candidates if c != self.threads]
+        choice = others[(self._next_probe - 1) % len(others)]
+        self._next_probe += 1
+        return choice
+
+    def _set(self, count: int) -> None:
+        if count != self.threads:
+            self.switches += 1
+            self.threads = count

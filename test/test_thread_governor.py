@@ -1,0 +1,120 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Thread governor: its choices, and training results that do not depend on the thread count."""
+
+import pytest
+import torch
+
+from ddpg_manipulation.config import ParameterContainer
+from ddpg_manipulation.learning.learner import build_learner
+from ddpg_manipulation.learning.threads import ThreadGovernor
+from ddpg_manipulation.sim.plant import MujocoPlant
+
+# Seconds per update of a two-core machine: two threads alone, one thread alone, and both with
+# a CPU-bound neighbour (two threads collapse, one thread degrades gracefully).
+IDLE = {2: 0.007, 1: 0.011}
+LOADED = {2: 0.021, 1: 0.016}
+
+
+def run(governor: ThreadGovernor, timings: dict[int, float], cycles: int) -> list[int]:
+    counts = []
+    for _ in range(cycles):
+        counts.append(governor.threads)
+        governor.record(timings[governor.threads])
+    return counts
+
+
+def test_candidates_halve_down_to_one():
+    assert ThreadGovernor(8).candidates == [8, 4, 2, 1]
+    assert ThreadGovernor(6).candidates == [6, 3, 1]
+    assert ThreadGovernor(1).candidates == [1]
+
+
+def test_idle_machine_keeps_all_cores_and_probes_rarely():
+    governor = ThreadGovernor(2, probe_every=50)
+    counts = run(governor, IDLE, 200)
+    assert counts.count(1) == 3  # one probe cycle after every 50 cycles with two threads
+    assert counts[50] == 1 and counts[51] == 2
+    assert governor.threads == 2
+
+
+def test_neighbour_switches_to_fewer_threads_at_once_and_back_when_it_leaves():
+    governor = ThreadGovernor(2, probe_every=50)
+    run(governor, IDLE, 10)
+    counts = run(governor, LOADED, 40)
+    assert counts[:3] == [2, 1, 1]  # the first slow cycle triggers the probe; one thread wins
+    assert counts.count(2) == 1
+    counts = run(governor, IDLE, 60)
+    # one thread is not slower when the neighbour leaves: the periodic probe finds two again
+    assert counts[-1] == 2 and 1 in counts
+    assert governor.switches == 2  # to one thread, and back to two
+
+
+def test_single_core_never_probes():
+    governor = ThreadGovernor(1, probe_every=1)
+    assert run(governor, {1: 0.01}, 5) == [1] * 5 and governor.switches == 0
+
+
+@pytest.mark.parametrize('kwargs', [{'max_threads': 0}, {'max_threads': 2, 'probe_every': 0},
+                                    {'max_threads': 2, 'slowdown': 1.0}])
+def test_bad_settings_are_refused(kwargs):
+    with pytest.raises(ValueError, match='expected'):
+        ThreadGovernor(**kwargs)
+
+
+def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None) -> list:
+    # Reference layer sizes and batch, so the matrix products split across threads as in a
+    # real run; few cycles and updates.
+    params = ParameterContainer('box_push', {
+        'learner.cycles': 6, 'learner.batches': 2, 'learner.evals': 4,
+        'learner.trajectory_length': 10, 'learner.threads': threads, 'model.nthread': 0,
+    })
+    learner = build_learner(params, None, output_dir=tmp_path / f'runs{threads}', verbose=False,
+                            save_local=False)
+    learner.thread_governor = governor
+    previous = torch.get_num_threads()
+    try:
+        learner.train(1)
+    finally:
+        torch.set_num_threads(previous)
+    return [t.detach().clone() for t in (*learner.actor.action_net.parameters(),
+                                         *learner.critic.critic_net.parameters())]
+
+
+def test_training_does_not_depend_on_the_thread_count(tmp_path):
+    one = train_weights(tmp_path, 1)
+    two = train_weights(tmp_path, 2)
+    # a governor that switches between two threads and one every other cycle
+    switching = ThreadGovernor(2, probe_every=1)
+    adaptive = train_weights(tmp_path, 0, switching)
+    assert switching.switches >= 3
+    for a, b, c in zip(one, two, adaptive):
+        assert torch.equal(a, b) and torch.equal(a, c)
+
+
+def test_plant_thread_count_changes_nothing_but_speed():
+    plant = MujocoPlant(ParameterContainer('box_push'), nthread=1)
+    generator = torch.Generator().manual_seed(0)
+    starts = plant.sample_start_states(6, generator)
+    actions = torch.rand(6, 3, 2, 1, generator=generator) * 4.0 - 2.0
+    single = plant.dynamics(starts, actions)
+    plant.set_threads(2)
+    assert plant.nthread == 2
+    assert torch.equal(plant.dynamics(starts, actions), single)
+    plant.set_threads(1)
+    assert torch.equal(plant.dynamics(starts, actions), single)
+    with pytest.raises(ValueError, match='nthread 0: expected >= 1'):
+        plant.set_threads(0)
+    plant.close()
