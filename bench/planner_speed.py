@@ -43,6 +43,8 @@ from ddpg_manipulation.sim.actions import first_order_hold
 from ddpg_manipulation.sim.plant import MujocoPlant
 
 NAME = 'planner_speed'
+# Issue target: a planar_hand search reaches the termination distance within 2 s.
+TARGET_SECONDS = {'planar_hand': 2.0}
 QUICK = {'planner.max_main_nodes': 100, 'planner.steps_per_goal': 3,
          'planner.num_sub_goals': 1, 'planner.extensions': 4, 'model.nthread': 1}
 
@@ -124,6 +126,10 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS,
                      median([r['best_relative_distance'] for r in runs]))
         bench.figure(f'{task}_raw_steps_per_s', median([r['raw_steps_per_s'] for r in runs]))
         bench.ratio(f'{task}_physics_vs_raw', median([r['physics_ratio'] for r in runs]))
+        if task in TARGET_SECONDS:
+            bench.target(f'{task}_time_to_termination_s', '<=', TARGET_SECONDS[task],
+                         f'{task}: median seconds of a search to the termination distance',
+                         missing_fails=True)
         for r in runs:
             if not r['reached']:
                 bench.note(f'{task} seed {r["seed"]}: termination distance not reached (best '

@@ -17,6 +17,8 @@
 The first table lists every target (figure, target, measured, ratio to the baseline measured in
 the same run, pass/fail), the second the remaining ratios and the figures of benchmarks without
 targets, the third when and under what load each benchmark ran. ``--all`` adds every figure.
+``--readme README.md`` rewrites the block between the README's ``bench-table`` markers with the
+targets table (nothing else in the file changes).
 Results written by benchmarks with their own JSON format (one flat record, e.g. the latency
 benchmarks) are shown with their numbers and ``ratio*`` entries.
 """
@@ -26,9 +28,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+import sys
 from typing import Any, Iterable, Mapping, Sequence
 
 from bench import RESULTS_DIR
+from ddpg_manipulation.atomic import write_bytes
 
 PASS = {True: 'pass', False: '**FAIL**', None: 'n/a'}
 # Numbers of a foreign record that are figures (the rest are sizes and settings).
@@ -202,6 +206,19 @@ def run_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
     return rows
 
 
+def targets_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Render the targets table (also the README's short table): one row per target.
+
+    Args:
+        results: Results.
+
+    Returns:
+        The table's lines.
+    """
+    return _table(['Benchmark', 'Figure', 'Target', 'Measured', 'Ratio', 'Pass'],
+                  target_rows(results))
+
+
 def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> str:
     """Render results as markdown.
 
@@ -223,8 +240,7 @@ def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> 
             '(medians over repeats); absolute figures depend on the load shown below.', '']
     if any(r.get('quick') for r in results):
         lines += ['*Quick (smoke-test) sizes: the figures below are not representative.*', '']
-    lines += _table(['Benchmark', 'Figure', 'Target', 'Measured', 'Ratio', 'Pass'],
-                    target_rows(results))
+    lines += targets_table(results)
     others = other_rows(results, everything)
     if others:
         lines += ['', '### Other figures', '']
@@ -237,6 +253,29 @@ def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> 
         lines += ['', '### Notes', '']
         lines += [f'- {name}: {note}' for name, note in notes]
     return '\n'.join(lines) + '\n'
+
+
+README_BEGIN = '<!-- bench-table:begin (python -m bench.report --readme README.md) -->'
+README_END = '<!-- bench-table:end -->'
+
+
+def update_readme(path: Path, results: Sequence[Mapping[str, Any]]) -> None:
+    """Replace the table between the README's markers, atomically.
+
+    Args:
+        path: README file.
+        results: Results.
+
+    Raises:
+        ValueError: If the markers are missing or out of order.
+    """
+    text = path.read_text(encoding='utf-8')
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f'{path}: expected the lines {README_BEGIN!r} and then {README_END!r}')
+    head = text[:begin + len(README_BEGIN)]
+    table = '\n'.join(targets_table(results))
+    write_bytes(path, f'{head}\n{table}\n{text[end:]}'.encode('utf-8'))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -254,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='results directory (default: %(default)s)')
     parser.add_argument('--all', action='store_true', help='include every figure')
     parser.add_argument('--output', type=Path, help='write the markdown to this file too')
+    parser.add_argument('--readme', type=Path,
+                        help='rewrite the targets table between the markers of this README')
     args = parser.parse_args(argv)
     results = load_results(args.results, args.names)
     if not results:
@@ -262,7 +303,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(results, args.all)
     print(text, end='')
     if args.output:
-        args.output.write_text(text, encoding='utf-8')
+        write_bytes(args.output, text.encode('utf-8'))
+    if args.readme:
+        try:
+            update_readme(args.readme, results)
+        except (OSError, ValueError) as error:
+            print(f'error: {error}', file=sys.stderr)
+            return 2
     return 0
 
 

@@ -41,6 +41,8 @@ from ddpg_manipulation.config import ParameterContainer
 
 NAME = 'time_to_success'
 SUCCESS_RATE = 0.9
+# Issue targets: median wall time (planning included) to the success rate, per task.
+TARGET_MINUTES = {'planar_hand': 3.0, 'box_push': 6.0}
 QUICK = QUICK_TRAINING
 
 
@@ -150,6 +152,10 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
         bench.figure(f'{task}_median_planning_s', median([r['planning_s'] for r in task_runs]))
         bench.figure(f'{task}_median_best_success_rate',
                      median([r['best_success_rate'] for r in task_runs]))
+        if task in TARGET_MINUTES:
+            bench.target(f'{task}_median_s', '<=', TARGET_MINUTES[task] * 60,
+                         f'{task}: median seconds to success >= {SUCCESS_RATE} '
+                         f'(seeds {", ".join(map(str, seeds))})', missing_fails=True)
         for note in sorted({r['note'] for r in task_runs}):
             bench.note(f'{task}: {note}')
         for r in task_runs:

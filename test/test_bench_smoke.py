@@ -174,3 +174,28 @@ def test_runner_rejects_unknown_benchmark(tmp_path: Path) -> None:
     done = _python('-m', 'bench', 'no_such_benchmark', '--quick', '--out', str(tmp_path))
     assert done.returncode == 2
     assert 'unknown benchmark' in done.stderr
+
+
+def test_report_rewrites_only_the_readme_table(quick_run: tuple[Path, str],
+                                               tmp_path: Path) -> None:
+    from bench.report import README_BEGIN, README_END
+
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# Title\n\nbefore\n{README_BEGIN}\n| old | table |\n{README_END}\nafter\n')
+    done = _python('-m', 'bench.report', '--results', str(quick_run[0]),
+                   '--readme', str(readme))
+    assert done.returncode == 0, done.stderr
+    text = readme.read_text()
+    assert text.startswith(f'# Title\n\nbefore\n{README_BEGIN}\n| Benchmark | Figure | Target |')
+    assert text.endswith(f'|\n{README_END}\nafter\n')
+    assert '| old | table |' not in text
+    targeted = [json.loads(p.read_text()) for p in quick_run[0].glob('*.json')]
+    targeted = [r['name'] for r in targeted if r.get('targets')]
+    assert targeted
+    for name in targeted:
+        assert f'| {name} |' in text
+    readme.write_text('no markers\n')
+    done = _python('-m', 'bench.report', '--results', str(quick_run[0]),
+                   '--readme', str(readme))
+    assert done.returncode == 2 and 'bench-table:begin' in done.stderr
+    assert readme.read_text() == 'no markers\n'
