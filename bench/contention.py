@@ -20,9 +20,11 @@ so that drifting background load hits both; ratio = median over repeats of loade
 time. Each thread setting runs in its own child process (``python -m bench.contention
 --child``), because OpenMP reads its wait policy once, when torch loads:
 
-- ``default_threads``: the task's settings (``learner.threads`` and ``model.nthread`` 0 =
-  usable cores) and the package's default wait (a short spin, ``GOMP_SPINCOUNT=3000``, set by
+- ``default_threads``: the task's settings (``learner.threads`` and ``model.nthread`` 0: the
+  usable cores, fewer while the thread governor measures that fewer update faster) and the
+  package's default wait (a short spin, ``GOMP_SPINCOUNT=3000``, set by
   ``ddpg_manipulation/__init__.py`` unless the environment sets it);
+- ``fixed_threads``: all usable cores for torch and MuJoCo, never adapted (the governor off);
 - ``omp_passive``: the task's settings with ``OMP_WAIT_POLICY=PASSIVE`` (no spinning at all);
 - ``one_thread``: one torch thread and one MuJoCo thread;
 - ``omp_active``: the task's settings with ``OMP_WAIT_POLICY=ACTIVE`` (idle OpenMP threads
@@ -74,6 +76,7 @@ QUICK = {
 # Variant -> (parameter overrides, environment of the child).
 VARIANTS: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
     'default_threads': ({}, {}),
+    'fixed_threads': ({'learner.threads': usable_cores(), 'model.nthread': usable_cores()}, {}),
     'omp_passive': ({}, {'OMP_WAIT_POLICY': 'PASSIVE'}),
     'one_thread': ({'learner.threads': 1, 'model.nthread': 1}, {}),
     'omp_active': ({}, {'OMP_WAIT_POLICY': 'ACTIVE'}),
@@ -124,8 +127,11 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
     learner = make_learner(params)
     timing = Paired()
 
+    threads_chosen: list[int] = []
+
     def epoch() -> None:
         learner.train(1)
+        threads_chosen.append(learner.history[-1]['threads'])
 
     def idle() -> None:
         timing.baseline.append(timed(epoch))
@@ -143,9 +149,14 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
             for step in ((idle, loaded) if repeat % 2 == 0 else (loaded, idle)):
                 step()
     rollout_threads = learner.plant.nthread
+    governor = learner.thread_governor
     learner.plant.close()
     return {'idle_s': timing.baseline, 'loaded_s': timing.subject, 'torch_threads': threads,
             'rollout_threads': rollout_threads,
+            # The thread governor (learner.threads 0): the count at the end of each epoch, in
+            # the order run, and how often it switched.
+            'threads_at_epoch_end': threads_chosen,
+            'thread_switches': governor.switches if governor is not None else 0,
             'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset'),
             'gomp_spincount': os.environ.get('GOMP_SPINCOUNT', 'unset')}
 

@@ -72,7 +72,7 @@ TRAINING_PARAMS = (
               check=at_least(1)),
     ParamSpec('keep_checkpoints', 3, 'newest checkpoints kept per run; 0 = all', 'int',
               check=at_least(0)),
-    ParamSpec('threads', 0, "torch and MuJoCo threads; 0 = the task's setting (usable cores)",
+    ParamSpec('threads', 0, "torch and MuJoCo threads; 0 = the task's setting (adaptive)",
               'int', check=at_least(0)),
     ParamSpec('overrides', [],
               "task parameter overrides 'section.key=value' (as --set of the CLI), e.g. "
