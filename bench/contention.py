@@ -51,6 +51,7 @@ from bench.common import (
     make_params,
     median,
     Paired,
+    REFERENCE_EPOCH,
     timed,
     torch_threads,
     warm_up,
@@ -122,8 +123,8 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
         Idle and loaded epoch seconds, and the thread settings used.
     """
     overrides = VARIANTS[variant][0]
-    params = make_params(TASK, {'learner.use_planner': False, **(QUICK if quick else {}),
-                                **overrides})
+    params = make_params(TASK, {'learner.use_planner': False, **REFERENCE_EPOCH,
+                                **(QUICK if quick else {}), **overrides})
     learner = make_learner(params)
     timing = Paired()
 

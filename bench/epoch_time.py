@@ -49,6 +49,7 @@ from bench.common import (
     make_params,
     median,
     RawRollout,
+    REFERENCE_EPOCH,
     TASKS,
     timed,
     torch_threads,
@@ -260,7 +261,7 @@ def measure(bench: Bench, task: str, repeats: int, quick: bool) -> None:
         repeats: Epochs, each with its floor interleaved.
         quick: Tiny sizes.
     """
-    overrides: dict[str, Any] = {'learner.use_planner': False}
+    overrides: dict[str, Any] = {'learner.use_planner': False, **REFERENCE_EPOCH}
     if quick:
         overrides.update(QUICK)
     params = make_params(task, overrides)
