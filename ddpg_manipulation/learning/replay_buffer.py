@@ -151,10 +151,10 @@ class ReplayBuffer:
         Returns:
             Transitions, batch size ``batch_size``.
         """
+        if self.her_probability <= 0:
+            return self._buffer.sample(batch_size)
         data, info = self._buffer.sample(batch_size, return_info=True)
-        if self.her_probability > 0:
-            data = self._relabel(data, torch.as_tensor(info['index']))
-        return data
+        return self._relabel(data, torch.as_tensor(info['index']))
 
     def _relabel(self, data: TensorDict, index: torch.Tensor) -> TensorDict:
         batch = index.shape[0]
@@ -163,7 +163,9 @@ class ReplayBuffer:
         draw = torch.rand(batch, generator=self.generator)
         offset = (draw * (data['steps_left'] + 1)).long()
         future = (index + offset) % len(self)
-        future_states = self._buffer.storage[future]['next_states']
+        # Index the one stored key needed: indexing the storage itself would gather every key
+        # (a third of the time of a HER update went there).
+        future_states = self._buffer.storage._storage.get('next_states')[future]
         data['goal_states'] = torch.where(relabel[:, None], future_states, data['goal_states'])
         return data
 
