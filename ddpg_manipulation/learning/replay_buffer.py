@@ -163,8 +163,7 @@ class ReplayBuffer:
         draw = torch.rand(batch, generator=self.generator)
         offset = (draw * (data['steps_left'] + 1)).long()
         future = (index + offset) % len(self)
-        # Index the one stored key needed: indexing the storage itself would gather every key
-        # (a third of the time of a HER update went there).
+        # Index the one stored key needed: indexing the storage itself gathers all seven.
         future_states = self._buffer.storage._storage.get('next_states')[future]
         data['goal_states'] = torch.where(relabel[:, None], future_states, data['goal_states'])
         return data
