@@ -50,16 +50,25 @@ def test_idle_machine_keeps_all_cores_and_probes_rarely():
     assert governor.threads == 2
 
 
-def test_neighbour_switches_to_fewer_threads_at_once_and_back_when_it_leaves():
-    governor = ThreadGovernor(2, probe_every=50)
+def test_neighbour_switches_to_fewer_threads_at_once_and_back_soon_after_it_leaves():
+    governor = ThreadGovernor(2, probe_every=50, recover_every=20)
     run(governor, IDLE, 10)
     counts = run(governor, LOADED, 40)
     assert counts[:3] == [2, 1, 1]  # the first slow cycle triggers the probe; one thread wins
-    assert counts.count(2) == 1
-    counts = run(governor, IDLE, 60)
-    # one thread is not slower when the neighbour leaves: the periodic probe finds two again
-    assert counts[-1] == 2 and 1 in counts
-    assert governor.switches == 2  # to one thread, and back to two
+    assert counts.count(2) == 2  # and one probe of two threads 20 cycles later, which loses
+    counts = run(governor, IDLE, 30)
+    # one thread is not slower when the neighbour leaves: the next probe finds two again
+    assert counts.index(2) <= 20 and counts[counts.index(2):] == [2] * (30 - counts.index(2))
+    assert governor.switches == 4
+
+
+def test_probes_go_to_the_neighbouring_counts_alternately():
+    governor = ThreadGovernor(4, probe_every=50, recover_every=5)
+    timings = {4: 0.02, 2: 0.01, 1: 0.015}  # two threads are fastest (a neighbour on 2 cores)
+    counts = run(governor, timings, 80)
+    assert counts[:3] == [4, 4, 4] and counts[50] == 2  # the first probe, after 50 cycles
+    probes = [c for c in counts[51:] if c != 2]
+    assert probes == [4, 1, 4, 1] and counts[51:].count(2) == 25  # a probe every 6th cycle
 
 
 def test_single_core_never_probes():
@@ -68,6 +77,7 @@ def test_single_core_never_probes():
 
 
 @pytest.mark.parametrize('kwargs', [{'max_threads': 0}, {'max_threads': 2, 'probe_every': 0},
+                                    {'max_threads': 2, 'recover_every': 0},
                                     {'max_threads': 2, 'slowdown': 1.0}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match='expected'):
@@ -89,6 +99,8 @@ def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None
         learner.train(1)
     finally:
         torch.set_num_threads(previous)
+    if governor is None:
+        assert learner.history[-1]['threads'] == threads
     return [t.detach().clone() for t in (*learner.actor.action_net.parameters(),
                                          *learner.critic.critic_net.parameters())]
 
@@ -97,7 +109,7 @@ def test_training_does_not_depend_on_the_thread_count(tmp_path):
     one = train_weights(tmp_path, 1)
     two = train_weights(tmp_path, 2)
     # a governor that switches between two threads and one every other cycle
-    switching = ThreadGovernor(2, probe_every=1)
+    switching = ThreadGovernor(2, probe_every=1, recover_every=1)
     adaptive = train_weights(tmp_path, 0, switching)
     assert switching.switches >= 3
     for a, b, c in zip(one, two, adaptive):

@@ -25,6 +25,7 @@ After each epoch the policy is evaluated on ``learner_evals`` episodes, run as o
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 import datetime
 import os
@@ -107,6 +108,7 @@ class Learner:
         """Construct a Learner object."""
         self.stop_event = threading.Event()
         self.thread_governor: ThreadGovernor | None = None
+        self.thread_cycles: Counter[int] = Counter()  # cycles of this epoch per thread count
         self.run_dir: Path | None = None
         self.last_checkpoint: str | None = None
         self.reset()
@@ -330,6 +332,7 @@ class Learner:
             if self.cycle == 0:
                 self.set_demonstration_injection()
                 self.demo_transitions = self.policy_transitions = 0
+                self.thread_cycles = Counter()
             while self.cycle < p.learner_cycles:
                 if self.stop_event.is_set():
                     self.epoch_elapsed = time.perf_counter() - started
@@ -349,7 +352,9 @@ class Learner:
                 'demo_share': self.demo_transitions / added if added else 0.0,
                 'epoch_time': time.perf_counter() - started,
                 'replay_size': len(self.replay_buffer),
-                'threads': torch.get_num_threads(),
+                # the thread count most of the epoch's updates ran with
+                'threads': (self.thread_cycles.most_common(1)[0][0] if self.thread_cycles
+                            else torch.get_num_threads()),
             }
             self.history.append(metrics)
             if (self.epoch % p.learner_checkpoint_every == 0 or self.epoch == last_epoch
@@ -369,6 +374,7 @@ class Learner:
             self.graph_rollout()
         if p.learner_rollouts - demos > 0:
             self._policy_rollout(p.learner_rollouts - demos)
+        self.thread_cycles[torch.get_num_threads()] += 1
         started = time.perf_counter()
         for _ in range(p.learner_batches):
             self.train_actor_critic(self.replay_buffer.sample(p.learner_batch_size),

@@ -29,35 +29,41 @@ from __future__ import annotations
 class ThreadGovernor:
     """Chooses the thread count of the next cycle from the measured time per update.
 
-    The candidates are the usable cores halved down to one (8, 4, 2, 1). Training starts with
-    the most. Every ``probe_every`` cycles, or at once when a cycle is ``slowdown`` times slower
-    than the last one with the same count (a neighbour started), one cycle runs with the next
-    other candidate; after it, the count with the shortest last time per update wins.
+    The candidates are the usable cores halved down to one (8, 4, 2, 1); training starts with
+    the most. Now and then one cycle runs with a neighbouring count (a probe), and whichever of
+    the two updated faster in its last cycle is kept. A probe comes every ``probe_every`` cycles
+    while all cores are in use; every ``recover_every`` cycles while fewer are (so that the
+    cores are taken back soon after a neighbour leaves); and at once when a cycle is
+    ``slowdown`` times slower than the previous one with the same count (a neighbour started).
 
     Args:
         max_threads: Most threads to use (the usable cores).
-        probe_every: Cycles between two probes of another count.
+        probe_every: Cycles between probes while running with ``max_threads``.
+        recover_every: Cycles between probes while running with fewer.
         slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
     """
 
-    def __init__(self, max_threads: int, probe_every: int = 50, slowdown: float = 1.5) -> None:
+    def __init__(self, max_threads: int, probe_every: int = 50, recover_every: int = 20,
+                 slowdown: float = 1.5) -> None:
         if max_threads < 1:
             raise ValueError(f'max_threads {max_threads}: expected >= 1')
-        if probe_every < 1 or slowdown <= 1.0:
+        if probe_every < 1 or recover_every < 1 or slowdown <= 1.0:
             raise ValueError(
-                f'probe_every {probe_every}, slowdown {slowdown}: expected >= 1 and > 1.0')
+                f'probe_every {probe_every}, recover_every {recover_every}, slowdown '
+                f'{slowdown}: expected >= 1, >= 1 and > 1.0')
         candidates = [max_threads]
         while candidates[-1] > 1:
             candidates.append(candidates[-1] // 2)
         self.candidates = candidates
         self.probe_every = probe_every
+        self.recover_every = recover_every
         self.slowdown = slowdown
         self.threads = candidates[0]
         self.seconds_per_update: dict[int, float] = {}
         self.switches = 0
-        self._probing = False
+        self._home: int | None = None  # the count a running probe returns to, if it loses
         self._since_probe = 0
-        self._next_probe = 1
+        self._probe_larger = False  # toggled before use: the first probe goes up
 
     def record(self, seconds_per_update: float) -> int:
         """Take the time per update of the cycle just run; return the count for the next one.
@@ -71,24 +77,29 @@ class ThreadGovernor:
         count = self.threads
         previous = self.seconds_per_update.get(count)
         self.seconds_per_update[count] = seconds_per_update
-        if self._probing:
-            self._probing = False
+        if self._home is not None:
+            home, self._home = self._home, None
             self._since_probe = 0
-            best = min(self.seconds_per_update, key=self.seconds_per_update.__getitem__)
-            self._set(best)
+            if self.seconds_per_update[home] <= seconds_per_update:
+                self._set(home)
             return self.threads
         self._since_probe += 1
+        interval = self.probe_every if count == self.candidates[0] else self.recover_every
         slower = previous is not None and seconds_per_update > self.slowdown * previous
-        if len(self.candidates) > 1 and (slower or self._since_probe >= self.probe_every):
-            self._probing = True
-            self._set(self._next_candidate())
+        if len(self.candidates) > 1 and (slower or self._since_probe >= interval):
+            self._home = count
+            self._set(self._neighbour(count))
         return self.threads
 
-    def _next_candidate(self) -> int:
-        others = [c for c in self.candidates if c != self.threads]
-        choice = others[(self._next_probe - 1) % len(others)]
-        self._next_probe += 1
-        return choice
+    def _neighbour(self, count: int) -> int:
+        # Alternate between the next larger and the next smaller count where there are both.
+        index = self.candidates.index(count)
+        larger = self.candidates[index - 1] if index > 0 else None
+        smaller = self.candidates[index + 1] if index + 1 < len(self.candidates) else None
+        if larger is not None and smaller is not None:
+            self._probe_larger = not self._probe_larger
+            return larger if self._probe_larger else smaller
+        return larger if larger is not None else smaller
 
     def _set(self, count: int) -> None:
         if count != self.threads:
