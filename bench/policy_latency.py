@@ -54,6 +54,8 @@ from bench.common import (
 from ddpg_manipulation.atomic import write_bytes
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'policy_latency.json'
+# Issue target (f): the node's per-action compute, p99, torch on one core.
+TARGET_P99_US = 500.0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -160,6 +162,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         'machine': platform.machine(),
         'cpu_count': os.cpu_count(),
     }
+    p99 = results['node_action']['p99']
+    record['targets'] = [{
+        'key': 'p99_us', 'op': '<=', 'value': TARGET_P99_US, 'measured': p99,
+        'passed': p99 <= TARGET_P99_US, 'is_ratio': False,
+        'label': 'policy node per-action p99 (us), torch, 1 thread',
+    }]
     line = json.dumps(record)
     print(line)
     sys.stdout.flush()

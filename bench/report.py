@@ -70,8 +70,8 @@ def normalize(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
         name: Name to use when the record has none (the file's stem).
 
     Returns:
-        The result in the suite's shape; foreign records get their numbers as figures and
-        their ``ratio*`` entries as ratios.
+        The result in the suite's shape; foreign records get their numbers as figures, their
+        ``ratio*`` entries as ratios, and their ``targets`` (already evaluated) as they are.
     """
     if 'figures' in raw and 'targets' in raw:
         return dict(raw)
@@ -89,7 +89,8 @@ def normalize(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
     machine = raw.get('machine') if isinstance(raw.get('machine'), Mapping) else {}
     return {
         'name': str(raw.get('bench', name)), 'quick': bool(raw.get('quick', False)),
-        'machine': dict(machine), 'figures': figures, 'ratios': ratios, 'targets': [],
+        'machine': dict(machine), 'figures': figures, 'ratios': ratios,
+        'targets': list(raw.get('targets', [])),
         'notes': [f'written by bench.{raw.get("bench", name)} in its own format'],
         'foreign': True,
     }

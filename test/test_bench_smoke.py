@@ -156,7 +156,9 @@ def test_report_renders_results_and_foreign_records(quick_run: tuple[Path, str],
         (tmp_path / path.name).write_text(path.read_text())
     record = {'bench': 'policy_latency', 'p50_us': 150.0, 'threads': 1,
               'node_action': {'p50': 150.0, 'p99': 400.0, 'mean': 170.0},
-              'ratio_p50_to_baseline': 3.1}
+              'ratio_p50_to_baseline': 3.1,
+              'targets': [{'key': 'p99_us', 'op': '<=', 'value': 500.0, 'measured': 400.0,
+                           'passed': True, 'is_ratio': False, 'label': 'node p99 (us)'}]}
     (tmp_path / 'policy_latency.json').write_text(json.dumps(record) + '\n')
     done = _python('-m', 'bench.report', '--results', str(tmp_path), '--all',
                    '--output', str(tmp_path / 'report.md'))
@@ -165,6 +167,7 @@ def test_report_renders_results_and_foreign_records(quick_run: tuple[Path, str],
     assert text == done.stdout
     assert '| policy_latency | ratio ratio_p50_to_baseline | 3.100 |' in text
     assert '| policy_latency | node_action_p99 | 400.0 |' in text
+    assert '| policy_latency | node p99 (us) | <= 500.0 | 400.0 | — | pass |' in text
     assert 'threads |' not in text.split('### Runs')[0]
     for name in EXPECTED:
         assert f'| {name} |' in text
