@@ -168,8 +168,9 @@ def test_device_selection():
 
 def test_diagnostic_values_are_strings_named_as_documented():
     metrics = {'epoch': 3, 'success_rate': 0.5, 'relative_distance': 0.25, 'demo_share': 0.2,
-               'epoch_time': 1.5, 'replay_size': 100}
+               'epoch_time': 1.5, 'replay_size': 100, 'threads': 1}
     values = dict(diagnostic_values(metrics, {'received': 4}))
+    assert values['threads'] == '1' and values['replay_size'] == '100'
     assert values['epoch'] == '3' and values['success_rate'] == '0.5000'
     assert values['demo_share'] == '0.2000' and values['epoch_time'] == '1.500'
     assert values['demonstrations_received'] == '4'

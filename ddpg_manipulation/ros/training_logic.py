@@ -143,6 +143,8 @@ def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | Non
         ('demo_share', f'{metrics["demo_share"]:.4f}'),
         ('epoch_time', f'{metrics["epoch_time"]:.3f}'),
         ('replay_size', str(metrics.get('replay_size', ''))),
+        # the torch thread count most of the epoch used (the governor drops it under contention)
+        ('threads', str(metrics.get('threads', ''))),
     ]
     for key, value in (queue or {}).items():
         values.append((f'demonstrations_{key}', str(value)))
