@@ -709,7 +709,6 @@ def evaluate(op: str, measured: Any, bound: float) -> bool | None:
     return OPERATORS[op](float(measured), bound)
 
 
-# Tiny sizes for the smoke runs of the benchmarks that train with demonstrations.
 # The reference implementation's learner sizes (shared TASKS.md), which the epoch time
 # figures are for: benchmarks of an epoch pin them, whatever a task's YAML tunes for learning.
 REFERENCE_EPOCH = {
@@ -718,6 +717,7 @@ REFERENCE_EPOCH = {
     'learner.evals': 100,
 }
 
+# Tiny sizes for the smoke runs of the benchmarks that train with demonstrations.
 QUICK_TRAINING = {
     'learner.cycles': 2, 'learner.batches': 2, 'learner.batch_size': 32, 'learner.evals': 4,
     'learner.nlayers': 2, 'learner.layer_width': 32, 'learner.trajectory_length': 5,

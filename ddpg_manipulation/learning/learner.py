@@ -317,10 +317,10 @@ class Learner:
         """
         p = self.params
         # 0 = adapt: the usable cores while they are free, fewer while a neighbour competes.
-        if p.learner_threads == 0 and self.thread_governor is None:
-            self.thread_governor = ThreadGovernor(usable_cores())
-        elif p.learner_threads != 0:
+        if p.learner_threads != 0:
             self.thread_governor = None
+        elif self.thread_governor is None:  # kept across train() calls: it has measured
+            self.thread_governor = ThreadGovernor(usable_cores())
         self._use_threads(self.thread_governor.threads if self.thread_governor is not None
                           else p.learner_threads)
         if self.save_local and self.run_dir is None:
