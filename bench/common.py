@@ -337,9 +337,7 @@ def warm_up(learner: Learner, updates: int = 10) -> None:
     """
     p = learner.params
     learner.policy_rollout()
-    for _ in range(updates):
-        learner.train_actor_critic(learner.replay_buffer.sample(p.learner_batch_size),
-                                   p.learner_discount)
+    learner.train_batches(updates, p.learner_batch_size, p.learner_discount)
     learner.eval_agent()
 
 

@@ -12,15 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Update throughput: ``Learner.train_actor_critic`` updates/s vs a bare PyTorch DDPG update.
+"""Update throughput: the learner's updates/s vs a bare PyTorch DDPG update.
 
-The subject is the learner's update as its cycle runs it,
-``train_actor_critic(replay_buffer.sample(batch_size), discount)``: replay sampling (with HER
-relabelling at ``her_probability`` 0.8, and without at 0.0), normalization, rewards, the critic
-and actor steps. The baseline is :class:`bench.common.BareDDPG`: the plain CleanRL-style loop on
-pre-made random tensors with the same network sizes, batch and fused Adam. Soft target updates
-are excluded from both. Measured at 1 and 2 torch threads. Ratio = learner updates/s / bare
-updates/s.
+The subject is the learner's updates as its cycle runs them,
+``train_batches(batches, batch_size, discount)`` (the task's ``learner.batches`` per call):
+replay sampling (with HER relabelling at ``her_probability`` 0.8, and without at 0.0),
+normalization, rewards, the critic and actor steps. The baseline is
+:class:`bench.common.BareDDPG`: the plain CleanRL-style loop on pre-made random tensors with the
+same network sizes, batch and fused Adam. Soft target updates are excluded from both. Measured
+at 1 and 2 torch threads. Ratio = learner updates/s / bare updates/s.
 """
 
 from __future__ import annotations
@@ -73,13 +73,17 @@ def measure(bench: Bench, task: str, threads: int, her: float, updates: int, rep
     bare = bare_for(params)
     bare_default = bare_for(params, fused=False)
 
+    per_cycle = max(1, min(params.learner_batches, updates))
+    cycles = updates // per_cycle
+    updates = cycles * per_cycle
+
     def subject() -> None:
-        for _ in range(updates):
-            learner.train_actor_critic(buffer.sample(batch), discount)
+        for _ in range(cycles):
+            learner.train_batches(per_cycle, batch, discount)
 
     def sampling() -> None:
-        for _ in range(updates):
-            buffer.sample(batch)
+        for _ in range(cycles):
+            buffer.sample_batches(per_cycle, batch)
 
     with torch_threads(threads):
         timing = paired(lambda: bare.updates(updates), subject, repeats)
@@ -120,10 +124,10 @@ def run(quick: bool = False, task: str = 'planar_hand') -> dict[str, Any]:
         'batch_size': params.learner_batch_size,
         'network': '2x32' if quick else f'{params.learner_nlayers}x{params.learner_layer_width}',
         'optimizer': 'Adam(fused=True) in both', 'threads': [1] if quick else [1, 2],
-        'her_probability': [0.8, 0.0],
+        'her_probability': [0.8, 0.0], 'updates_per_call': params.learner_batches,
     }
     bench.note('soft target updates excluded from both (the learner runs them once per cycle, '
-               'outside train_actor_critic)')
+               'outside train_batches)')
     bench.note('default_adam_vs_fused: bare loop with torch default Adam / with fused Adam, '
                'for context (> 1 means the default is faster)')
     # Two threads on tiny networks only measure OpenMP hand-over: the smoke test uses one.

@@ -95,6 +95,48 @@ def test_train_actor_critic_changes_both_networks(make_learner):
                zip(target_before, learner.actor.target_net.parameters()))
 
 
+@pytest.mark.parametrize('her', [0.0, 0.5])
+def test_sample_batches_draws_what_successive_samples_draw(her):
+    states = torch.arange(3 * 9 * 2, dtype=torch.float32).reshape(3, 9, 2)
+    data = trajectory_transitions(states, torch.zeros(3, 8, 1), torch.full((3, 2), -1.0))
+    batches = []
+    for together in (False, True):
+        torch.manual_seed(3)
+        buffer = ReplayBuffer(100, her, generator=torch.Generator().manual_seed(4))
+        buffer.extend(data)
+        if together:
+            batches.append(buffer.sample_batches(5, 7))
+        else:
+            batches.append(torch.stack([buffer.sample(7) for _ in range(5)]))
+    separate, together = batches
+    assert together.batch_size == (5, 7)
+    for key in ('states', 'goal_states', 'next_states'):
+        assert torch.equal(separate[key], together[key]), key
+    assert ((together['goal_states'] != -1.0).any()) == (her > 0)
+
+
+@pytest.mark.parametrize('task', ['box_reach', 'box_push'])
+def test_train_batches_equals_one_train_actor_critic_per_batch(make_learner, task):
+    learners = []
+    for together in (False, True):
+        learner = make_learner(task, **{'learner.her_probability': 0.5})
+        learner.policy_rollout()
+        if together:
+            learner.train_batches(4, 16, 0.9)
+        else:
+            for _ in range(4):
+                learner.train_actor_critic(learner.replay_buffer.sample(16), 0.9)
+        learners.append(learner)
+    separate, together = learners
+    pairs = [*zip(separate.actor.action_net.parameters(),
+                  together.actor.action_net.parameters()),
+             *zip(separate.critic.critic_net.parameters(),
+                  together.critic.critic_net.parameters())]
+    assert all(torch.equal(a, b) for a, b in pairs)
+    assert torch.equal(separate.replay_buffer.generator.get_state(),
+                       together.replay_buffer.generator.get_state())
+
+
 def test_soft_update_interpolates():
     net, target = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     expected = [0.1 * p + 0.9 * t for p, t in zip(net.parameters(), target.parameters())]

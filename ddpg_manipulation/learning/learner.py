@@ -376,9 +376,8 @@ class Learner:
             self._policy_rollout(p.learner_rollouts - demos)
         self.thread_cycles[torch.get_num_threads()] += 1
         started = time.perf_counter()
-        for _ in range(p.learner_batches):
-            self.train_actor_critic(self.replay_buffer.sample(p.learner_batch_size),
-                                    p.learner_discount)
+        if p.learner_batches > 0:
+            self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
         if self.thread_governor is not None and p.learner_batches > 0:
             seconds_per_update = (time.perf_counter() - started) / p.learner_batches
             self._use_threads(self.thread_governor.record(seconds_per_update))
@@ -431,7 +430,34 @@ class Learner:
             data: Sampled transitions.
             discount_factor: Discount of future rewards.
         """
-        obs, next_obs, actions, rewards, terminated = self.preprocess_sample(data)
+        self.gradient_step(self.preprocess_sample(data), discount_factor)
+
+    def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
+        """Run one DDPG update per batch, on batches sampled and preprocessed together.
+
+        Equal, bit for bit, to ``batches`` calls of :meth:`train_actor_critic` on
+        ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
+        the updates of a cycle, so one gather and one preprocessing serve them all.
+
+        Args:
+            batches: Number of updates.
+            batch_size: Transitions per update.
+            discount_factor: Discount of future rewards.
+        """
+        data = self.replay_buffer.sample_batches(batches, batch_size)
+        preprocessed = [x.unflatten(0, (batches, batch_size))
+                        for x in self.preprocess_sample(data.reshape(-1))]
+        for i in range(batches):
+            self.gradient_step(tuple(x[i] for x in preprocessed), discount_factor)
+
+    def gradient_step(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
+        """Update the critic, then the actor, on one preprocessed batch.
+
+        Args:
+            batch: What :meth:`preprocess_sample` returns.
+            discount_factor: Discount of future rewards.
+        """
+        obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
             next_q = self.critic.target(next_obs, self.actor.target(next_obs))
             target_q = rewards + discount_factor * (1.0 - terminated) * next_q

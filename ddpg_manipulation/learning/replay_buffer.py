@@ -151,17 +151,35 @@ class ReplayBuffer:
         Returns:
             Transitions, batch size ``batch_size``.
         """
-        if self.her_probability <= 0:
-            return self._buffer.sample(batch_size)
-        data, info = self._buffer.sample(batch_size, return_info=True)
-        return self._relabel(data, torch.as_tensor(info['index']))
+        return self.sample_batches(1, batch_size)[0]
 
-    def _relabel(self, data: TensorDict, index: torch.Tensor) -> TensorDict:
-        batch = index.shape[0]
-        relabel = torch.rand(batch, generator=self.generator) < self.her_probability
+    def sample_batches(self, batches: int, batch_size: int) -> TensorDict:
+        """Sample several batches at once, as if :meth:`sample` had been called ``batches`` times.
+
+        One gather of ``batches * batch_size`` rows costs little more than one of
+        ``batch_size``; the random draws are those of the calls one after another.
+
+        Args:
+            batches: Number of batches.
+            batch_size: Transitions per batch.
+
+        Returns:
+            Transitions, batch size ``(batches, batch_size)``.
+        """
+        count = batches * batch_size
+        if self.her_probability <= 0:
+            data = self._buffer.sample(count)
+        else:
+            data, info = self._buffer.sample(count, return_info=True)
+            data = self._relabel(data, torch.as_tensor(info['index']), batches)
+        return data.reshape(batches, batch_size)
+
+    def _relabel(self, data: TensorDict, index: torch.Tensor, batches: int) -> TensorDict:
+        # Per batch: the relabel draws, then the offset draws (the order single calls use).
+        draws = torch.rand(batches, 2, index.shape[0] // batches, generator=self.generator)
+        relabel = draws[:, 0].reshape(-1) < self.her_probability
         # Offset in 0..steps_left: the transition's own next state counts as a future too.
-        draw = torch.rand(batch, generator=self.generator)
-        offset = (draw * (data['steps_left'] + 1)).long()
+        offset = (draws[:, 1].reshape(-1) * (data['steps_left'] + 1)).long()
         future = (index + offset) % len(self)
         # Index the one stored key needed: indexing the storage itself gathers all seven.
         future_states = self._buffer.storage._storage.get('next_states')[future]
