@@ -44,9 +44,10 @@ def test_candidates_halve_down_to_one():
 
 def test_idle_machine_keeps_all_cores_and_probes_rarely():
     governor = ThreadGovernor(2, probe_every=50)
-    counts = run(governor, IDLE, 200)
-    assert counts.count(1) == 3  # one probe cycle after every 50 cycles with two threads
-    assert counts[50] == 1 and counts[51] == 2
+    counts = run(governor, IDLE, 300)
+    # a probe after 50 cycles with two threads; it loses, so the next comes after 100, and
+    # (max_backoff 2) every 100 from then on
+    assert [i for i, c in enumerate(counts) if c == 1] == [50, 151, 252]
     assert governor.threads == 2
 
 
@@ -56,14 +57,31 @@ def test_neighbour_switches_to_fewer_threads_at_once_and_back_soon_after_it_leav
     counts = run(governor, LOADED, 40)
     assert counts[:3] == [2, 1, 1]  # the first slow cycle triggers the probe; one thread wins
     assert counts.count(2) == 2  # and one probe of two threads 20 cycles later, which loses
-    counts = run(governor, IDLE, 30)
-    # one thread is not slower when the neighbour leaves: the next probe finds two again
-    assert counts.index(2) <= 20 and counts[counts.index(2):] == [2] * (30 - counts.index(2))
+    counts = run(governor, IDLE, 50)
+    # one thread is not slower when the neighbour leaves: the next probe, at most twice the
+    # interval after the last one, finds two again
+    assert counts.index(2) <= 40 and counts[counts.index(2):] == [2] * (50 - counts.index(2))
     assert governor.switches == 4
 
 
+def test_lost_probes_stretch_the_interval_and_a_switch_resets_it():
+    governor = ThreadGovernor(2, probe_every=50, recover_every=10, max_backoff=4)
+    run(governor, IDLE, 5)
+    counts = run(governor, LOADED, 200)
+    probes = [i for i, c in enumerate(counts) if c == 2][1:]  # after the switch to one thread
+    gaps = [b - a for a, b in zip(probes, probes[1:])]
+    assert probes[0] == 12 and gaps[:4] == [21, 41, 41, 41]  # 10, 20, 40, 40 cycles between
+    counts = run(governor, IDLE, 60)
+    back = counts.index(2)
+    assert back <= 40 and counts[back:].count(1) == 0  # two threads win and stay
+    counts = run(governor, LOADED, 40)
+    # back at two threads the backoff starts over: the neighbour's return is met at once and
+    # the first probe of two threads comes after 10 cycles again
+    assert counts[:3] == [2, 1, 1] and counts.index(2, 1) == 12
+
+
 def test_probes_go_to_the_neighbouring_counts_alternately():
-    governor = ThreadGovernor(4, probe_every=50, recover_every=5)
+    governor = ThreadGovernor(4, probe_every=50, recover_every=5, max_backoff=1)
     timings = {4: 0.02, 2: 0.01, 1: 0.015}  # two threads are fastest (a neighbour on 2 cores)
     counts = run(governor, timings, 80)
     assert counts[:3] == [4, 4, 4] and counts[50] == 2  # the first probe, after 50 cycles
@@ -78,7 +96,8 @@ def test_single_core_never_probes():
 
 @pytest.mark.parametrize('kwargs', [{'max_threads': 0}, {'max_threads': 2, 'probe_every': 0},
                                     {'max_threads': 2, 'recover_every': 0},
-                                    {'max_threads': 2, 'slowdown': 1.0}])
+                                    {'max_threads': 2, 'slowdown': 1.0},
+                                    {'max_threads': 2, 'max_backoff': 0}])
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match='expected'):
         ThreadGovernor(**kwargs)

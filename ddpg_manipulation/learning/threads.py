@@ -35,22 +35,26 @@ class ThreadGovernor:
     while all cores are in use; every ``recover_every`` cycles while fewer are (so that the
     cores are taken back soon after a neighbour leaves); and at once when a cycle is
     ``slowdown`` times slower than the previous one with the same count (a neighbour started).
+    A probe that loses doubles the interval to the next one, up to ``max_backoff`` times the
+    base interval, and a switch resets it: under a lasting neighbour a probe of more threads
+    costs about three cycles, so it should not come every 20.
 
     Args:
         max_threads: Most threads to use (the usable cores).
         probe_every: Cycles between probes while running with ``max_threads``.
         recover_every: Cycles between probes while running with fewer.
         slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
+        max_backoff: Largest factor by which lost probes stretch the interval.
     """
 
     def __init__(self, max_threads: int, probe_every: int = 50, recover_every: int = 20,
-                 slowdown: float = 1.5) -> None:
+                 slowdown: float = 1.5, max_backoff: int = 2) -> None:
         if max_threads < 1:
             raise ValueError(f'max_threads {max_threads}: expected >= 1')
-        if probe_every < 1 or recover_every < 1 or slowdown <= 1.0:
+        if probe_every < 1 or recover_every < 1 or slowdown <= 1.0 or max_backoff < 1:
             raise ValueError(
                 f'probe_every {probe_every}, recover_every {recover_every}, slowdown '
-                f'{slowdown}: expected >= 1, >= 1 and > 1.0')
+                f'{slowdown}, max_backoff {max_backoff}: expected >= 1, >= 1, > 1.0 and >= 1')
         candidates = [max_threads]
         while candidates[-1] > 1:
             candidates.append(candidates[-1] // 2)
@@ -58,11 +62,13 @@ class ThreadGovernor:
         self.probe_every = probe_every
         self.recover_every = recover_every
         self.slowdown = slowdown
+        self.max_backoff = max_backoff
         self.threads = candidates[0]
         self.seconds_per_update: dict[int, float] = {}
         self.switches = 0
         self._home: int | None = None  # the count a running probe returns to, if it loses
         self._since_probe = 0
+        self._backoff = 1  # doubles with every lost probe, back to 1 with every switch
         self._probe_larger = False  # toggled before use: the first probe goes up
 
     def record(self, seconds_per_update: float) -> int:
@@ -82,9 +88,13 @@ class ThreadGovernor:
             self._since_probe = 0
             if self.seconds_per_update[home] <= seconds_per_update:
                 self._set(home)
+                self._backoff = min(2 * self._backoff, self.max_backoff)
+            else:
+                self._backoff = 1
             return self.threads
         self._since_probe += 1
-        interval = self.probe_every if count == self.candidates[0] else self.recover_every
+        base = self.probe_every if count == self.candidates[0] else self.recover_every
+        interval = base * self._backoff
         slower = previous is not None and seconds_per_update > self.slowdown * previous
         if len(self.candidates) > 1 and (slower or self._since_probe >= interval):
             self._home = count
