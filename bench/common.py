@@ -418,7 +418,7 @@ def recorded_trajectory(learner: Learner, envs: int, evaluation: bool = False
     starts = plant.sample_start_states(envs, generator)
     goals = plant.sample_goal_states(envs, generator)
     if evaluation:
-        learner.actor.eval()
+        learner.actor.evaluation_mode()
     try:
         return plant.rollout(learner.actor_actions, starts, goals,
                              learner.params.learner_trajectory_length)

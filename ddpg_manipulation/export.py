@@ -168,7 +168,7 @@ def normalized_actor(policy: Policy) -> NormalizedActor:
     # A copy: the export must not share parameters with a policy that may keep running.
     module = NormalizedActor(copy.deepcopy(policy.network.net), torch.as_tensor(norm['mean']),
                              torch.as_tensor(norm['std']), norm['clip_range'])
-    return module.eval()
+    return module.train(False)
 
 
 def onnx_model(module: NormalizedActor, metadata: dict[str, Any]) -> Any:
@@ -299,7 +299,7 @@ def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, d
     except (RuntimeError, ValueError, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else ''
         raise PolicyFileError(f'{path}: not a loadable TorchScript policy ({first})') from None
-    return module.eval(), decode_export_metadata(raw, str(path))
+    return module.train(False), decode_export_metadata(raw, str(path))
 
 
 def default_output(policy: Policy, export_format: str) -> Path:

@@ -178,7 +178,7 @@ class Policy:
         except (KeyError, RuntimeError) as error:
             raise checkpoint.CheckpointError(
                 f'{loaded.path}/actor.pt: does not fit the network: {error}') from None
-        net.eval()
+        net.train(False)
 
         def forward(obs: np.ndarray) -> np.ndarray:
             with torch.inference_mode():

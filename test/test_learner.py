@@ -113,6 +113,8 @@ def test_sample_batches_draws_what_successive_samples_draw(her):
     for key in ('states', 'goal_states', 'next_states'):
         assert torch.equal(separate[key], together[key]), key
     assert ((together['goal_states'] != -1.0).any()) == (her > 0)
+    with pytest.raises(ValueError, match='batches 0'):
+        buffer.sample_batches(0, 7)
 
 
 @pytest.mark.parametrize('task', ['box_reach', 'box_push'])

@@ -375,12 +375,12 @@ class Learner:
         if p.learner_rollouts - demos > 0:
             self._policy_rollout(p.learner_rollouts - demos)
         self.thread_cycles[torch.get_num_threads()] += 1
-        started = time.perf_counter()
         if p.learner_batches > 0:
+            started = time.perf_counter()
             self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
-        if self.thread_governor is not None and p.learner_batches > 0:
-            seconds_per_update = (time.perf_counter() - started) / p.learner_batches
-            self._use_threads(self.thread_governor.record(seconds_per_update))
+            if self.thread_governor is not None:
+                seconds_per_update = (time.perf_counter() - started) / p.learner_batches
+                self._use_threads(self.thread_governor.record(seconds_per_update))
         self.actor.update_target(p.learner_tau)
         self.critic.update_target(p.learner_tau)
 
@@ -491,7 +491,7 @@ class Learner:
         starts = self.plant.sample_start_states(count, generator)
         goals = self.plant.sample_goal_states(count, generator)
         was_training = self.actor.training
-        self.actor.eval()
+        self.actor.evaluation_mode()
         try:
             states, _ = self.plant.rollout(
                 self._explore, starts, goals, self.params.learner_trajectory_length)

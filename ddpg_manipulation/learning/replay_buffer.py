@@ -166,17 +166,20 @@ class ReplayBuffer:
         Returns:
             Transitions, batch size ``(batches, batch_size)``.
         """
-        count = batches * batch_size
+        if batches < 1 or batch_size < 1:
+            raise ValueError(f'sample_batches: batches {batches} and batch_size {batch_size}: '
+                             'expected >= 1 each')
         if self.her_probability <= 0:
-            data = self._buffer.sample(count)
+            data = self._buffer.sample(batches * batch_size)
         else:
-            data, info = self._buffer.sample(count, return_info=True)
-            data = self._relabel(data, torch.as_tensor(info['index']), batches)
+            data, info = self._buffer.sample(batches * batch_size, return_info=True)
+            data = self._relabel(data, torch.as_tensor(info['index']), batches, batch_size)
         return data.reshape(batches, batch_size)
 
-    def _relabel(self, data: TensorDict, index: torch.Tensor, batches: int) -> TensorDict:
+    def _relabel(self, data: TensorDict, index: torch.Tensor, batches: int,
+                 batch_size: int) -> TensorDict:
         # Per batch: the relabel draws, then the offset draws (the order single calls use).
-        draws = torch.rand(batches, 2, index.shape[0] // batches, generator=self.generator)
+        draws = torch.rand(batches, 2, batch_size, generator=self.generator)
         relabel = draws[:, 0].reshape(-1) < self.her_probability
         # Offset in 0..steps_left: the transition's own next state counts as a future too.
         offset = (draws[:, 1].reshape(-1) * (data['steps_left'] + 1)).long()
