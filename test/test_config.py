@@ -50,7 +50,10 @@ def test_flat_seed_names_and_tasks_md_facts():
     assert p.learner_trajectory_length == 75
     # The reference's learner setting is HER 0; box_push.yaml deviates on measurement (seeds).
     assert p.learner_her_probability == 0.5
-    assert ParameterContainer('planar_hand').learner_her_probability == 0.0
+    hand = ParameterContainer('planar_hand')
+    assert hand.learner_her_probability == 0.0
+    # planar_hand.yaml deviates on measurement (time to 0.9): 20 updates on 4 x 128 networks.
+    assert (hand.learner_batches, hand.learner_nlayers, hand.learner_layer_width) == (20, 4, 128)
     assert p.action_range == [1.0]
     assert p.action_time_step == 0.4
     assert p.model_filename == 'box_push.xml'
