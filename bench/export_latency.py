@@ -21,8 +21,8 @@ One state and one goal per call, as the ROS policy node runs. Measured both end 
 (``session.run`` against the torch module under ``inference_mode``). The variants take turns in
 rounds so that a noisy machine slows all of them alike; figures are microseconds, p50 and p99,
 and the baseline is PyTorch measured in the same run. Without ``--checkpoint`` a checkpoint of
-the task's default network (4 x 256) with untrained weights and a filled normalizer is made in a
-temporary directory: latency does not depend on what the weights learned.
+the task's network (planar_hand: 4 x 128) with untrained weights and a filled normalizer is
+made in a temporary directory: latency does not depend on what the weights learned.
 """
 
 from __future__ import annotations

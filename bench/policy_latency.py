@@ -23,9 +23,9 @@ and the ``array('d')`` the command message takes. Also an interpolation-only tic
 and, as the baseline measured in the same run, the bare actor forward under
 ``torch.inference_mode``. One torch thread; the variants take turns in rounds so that a noisy
 machine slows all alike; figures in microseconds (p50, p99). Without ``--checkpoint`` a
-checkpoint of the task's default network (4 x 256, untrained weights: latency does not depend on
-what was learned) is made in a temporary directory and loaded with ``Policy.load``, as the node
-does.
+checkpoint of the task's network (planar_hand: 4 x 128; untrained weights: latency does not
+depend on what was learned) is made in a temporary directory and loaded with ``Policy.load``,
+as the node does.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ The subject is ``Learner.policy_rollout`` with ``learner.rollouts = n``: one bat
 forward and one MuJoCo call per action step, plus the replay buffer and normalizer updates.
 The baseline repeats the same physics (same model, same thread count, the same initial states
 and the controls the policy applied) in ONE ``mujoco.rollout.Rollout`` call of n states x
-(trajectory_length * substeps) steps. Ratio = policy steps/s / raw steps/s.
+(trajectory_length * substeps) steps. Ratio = policy steps/s / raw steps/s. The actor has the
+reference's 4 x 256 layers (``REFERENCE_NETWORK``), whatever width the task's YAML chose.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bench.common import (
     make_params,
     paired,
     raw_replay,
+    REFERENCE_NETWORK,
     TASKS,
     torch_threads,
     transitions_trajectory,
@@ -52,7 +54,7 @@ def measure(bench: Bench, task: str, envs: int, repeats: int, quick: bool) -> No
         quick: Tiny trajectories.
     """
     overrides: dict[str, Any] = {
-        'learner.rollouts': envs, 'learner.use_planner': False,
+        **REFERENCE_NETWORK, 'learner.rollouts': envs, 'learner.use_planner': False,
         # The buffer only has to take the rollouts; a small ring avoids a large allocation.
         'learner.replay_capacity': 8 * envs,
     }
@@ -100,6 +102,8 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
         'substeps': 'action.time_step / model timestep (40 on the bundled tasks)',
         'torch_threads': 'learner.threads (0 = usable cores)',
         'rollout_threads': 'model.nthread (0 = usable cores)',
+        'network': '{}x{}'.format(REFERENCE_NETWORK['learner.nlayers'],
+                                  REFERENCE_NETWORK['learner.layer_width']),
     }
     bench.note('raw baseline: the same initial states and the controls the policy applied, '
                'all environments and steps in one mujoco.rollout call with the same nthread')

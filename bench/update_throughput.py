@@ -19,8 +19,10 @@ The subject is the learner's updates as its cycle runs them,
 replay sampling (with HER relabelling at ``her_probability`` 0.8, and without at 0.0),
 normalization, rewards, the critic and actor steps. The baseline is
 :class:`bench.common.BareDDPG`: the plain CleanRL-style loop on pre-made random tensors with the
-same network sizes, batch and fused Adam. Soft target updates are excluded from both. Measured
-at 1 and 2 torch threads. Ratio = learner updates/s / bare updates/s.
+same network sizes, batch and fused Adam. Both use the reference's 4 x 256 networks at batch
+256 (``REFERENCE_NETWORK``), whatever width the task's YAML chose. Soft target updates are
+excluded from both. Measured at 1 and 2 torch threads. Ratio = learner updates/s / bare
+updates/s.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bench.common import (
     make_params,
     median,
     paired,
+    REFERENCE_NETWORK,
     timed,
     torch_threads,
 )
@@ -56,7 +59,7 @@ def measure(bench: Bench, task: str, threads: int, her: float, updates: int, rep
         quick: Tiny buffer.
     """
     overrides: dict[str, Any] = {
-        'learner.her_probability': her, 'learner.use_planner': False,
+        **REFERENCE_NETWORK, 'learner.her_probability': her, 'learner.use_planner': False,
         'learner.rollouts': 4 if quick else 16, 'learner.replay_capacity': 100,
     }
     if quick:
@@ -110,7 +113,7 @@ def run(quick: bool = False, task: str = 'planar_hand') -> dict[str, Any]:
 
     Args:
         quick: Tiny sizes (smoke test).
-        task: Task whose sizes the networks take.
+        task: Task whose state and action sizes (and updates per cycle) the learner takes.
 
     Returns:
         The result.
@@ -118,7 +121,7 @@ def run(quick: bool = False, task: str = 'planar_hand') -> dict[str, Any]:
     updates = 5 if quick else 200
     repeats = 2 if quick else 5
     bench = Bench(NAME, quick)
-    params = make_params(task)
+    params = make_params(task, REFERENCE_NETWORK)
     bench.config = {
         'task': task, 'updates_per_repeat': updates, 'repeats': repeats,
         'batch_size': params.learner_batch_size,
