@@ -95,15 +95,14 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
     envs = (1, 4) if quick else (1, 16, TARGET_ENVS, 256)
     repeats = 2 if quick else 5
     bench = Bench(NAME, quick)
-    params = make_params(tasks[0])
+    params = make_params(tasks[0], REFERENCE_NETWORK)
     bench.config = {
         'tasks': list(tasks), 'envs': list(envs), 'repeats': repeats,
         'trajectory_length': 3 if quick else 'task default (box_push 75, planar_hand 80)',
         'substeps': 'action.time_step / model timestep (40 on the bundled tasks)',
         'torch_threads': 'learner.threads (0 = usable cores)',
         'rollout_threads': 'model.nthread (0 = usable cores)',
-        'network': '{}x{}'.format(REFERENCE_NETWORK['learner.nlayers'],
-                                  REFERENCE_NETWORK['learner.layer_width']),
+        'network': f'{params.learner_nlayers}x{params.learner_layer_width}',
     }
     bench.note('raw baseline: the same initial states and the controls the policy applied, '
                'all environments and steps in one mujoco.rollout call with the same nthread')
