@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Benchmarks of ddpg_manipulation (not tests): ``python -m bench [names...] [--quick]``.
+"""
+Benchmarks of ddpg_manipulation (not tests): ``python -m bench [names...] [--quick]``.
 
 Each benchmark module exposes ``run(quick: bool = False, **options) -> dict`` returning the
 result that :mod:`bench.common` assembles (machine info, figures, ratios to a baseline measured

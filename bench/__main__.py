@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Run the benchmarks: ``python -m bench [names...] [--quick]``.
+"""
+Run the benchmarks: ``python -m bench [names...] [--quick]``.
 
 Every benchmark (or the named ones) runs in turn, in this process; each writes
 ``bench/results/<name>.json`` (or ``--out``) and the runner prints the markdown table of what it
@@ -68,16 +69,15 @@ def _accepts(module: ModuleType, argv: list[str]) -> bool:
 
 
 def run_foreign(module: ModuleType, name: str, quick: bool, out: Path) -> dict[str, Any]:
-    """Run a benchmark that has ``main(argv)`` and writes its own JSON.
+    """
+    Run a benchmark that has ``main(argv)`` and writes its own JSON.
 
-    Args:
-        module: The benchmark module.
-        name: Its name.
-        quick: Ask for few iterations, if its parser takes ``--iterations``/``--rounds``.
-        out: Results directory.
+    :param module: The benchmark module.
+    :param name: Its name.
+    :param quick: Ask for few iterations, if its parser takes ``--iterations``/``--rounds``.
+    :param out: Results directory.
 
-    Returns:
-        Its result, in the suite's shape.
+    :returns: Its result, in the suite's shape.
     """
     from bench.common import load_average, machine_info
 
@@ -98,16 +98,15 @@ def run_foreign(module: ModuleType, name: str, quick: bool, out: Path) -> dict[s
 
 
 def run_one(name: str, quick: bool, out: Path, options: dict[str, Any]) -> dict[str, Any] | None:
-    """Run one benchmark and write its result.
+    """
+    Run one benchmark and write its result.
 
-    Args:
-        name: Benchmark name (module ``bench.<name>``).
-        quick: Tiny sizes.
-        out: Results directory.
-        options: Options for the benchmarks whose ``run`` takes them.
+    :param name: Benchmark name (module ``bench.<name>``).
+    :param quick: Tiny sizes.
+    :param out: Results directory.
+    :param options: Options for the benchmarks whose ``run`` takes them.
 
-    Returns:
-        The result, or None if the benchmark's module is not there.
+    :returns: The result, or None if the benchmark's module is not there.
     """
     from bench.common import write_result
 
@@ -128,15 +127,15 @@ def run_one(name: str, quick: bool, out: Path, options: dict[str, Any]) -> dict[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmarks and print the table.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit code: 0, or 1 if a benchmark raised.
     """
-    parser = argparse.ArgumentParser(prog='python -m bench', description=__doc__.splitlines()[0])
+    Run the benchmarks and print the table.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: Exit code: 0, or 1 if a benchmark raised.
+    """
+    parser = argparse.ArgumentParser(prog='python -m bench',
+                                     description=__doc__.strip().splitlines()[0])
     parser.add_argument('names', nargs='*', metavar='name',
                         help=f'benchmarks to run (default: all of {", ".join(BENCHMARKS)}; '
                         'other bench/ modules by name)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Ablation: the same training with and without planner demonstrations.
+"""
+Ablation: the same training with and without planner demonstrations.
 
 Per task, two runs under the same seed and epoch budget: one with the demonstration graph
 (``planner.search.demonstration_graph``) injected by the task's strategy, one with
@@ -53,17 +54,16 @@ QUICK = QUICK_TRAINING
 
 def train(task: str, seed: int, epochs: int | None, demonstrations: bool,
           overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Train one run and record its curve.
+    """
+    Train one run and record its curve.
 
-    Args:
-        task: Task name.
-        seed: Seed.
-        epochs: Epochs (None: the task's ``learner.epochs``).
-        demonstrations: Inject planner demonstrations (else ``learner.use_planner`` off).
-        overrides: Further parameter overrides.
+    :param task: Task name.
+    :param seed: Seed.
+    :param epochs: Epochs (None: the task's ``learner.epochs``).
+    :param demonstrations: Inject planner demonstrations (else ``learner.use_planner`` off).
+    :param overrides: Further parameter overrides.
 
-    Returns:
-        The run: curve, epochs and seconds to the success rate, planning time, graph size.
+    :returns: The run: curve, epochs and seconds to the success rate, planning time, graph size.
     """
     import warnings
 
@@ -120,17 +120,16 @@ def train(task: str, seed: int, epochs: int | None, demonstrations: bool,
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS, epochs: int | None = None,
         seed: int = 0, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Run the ablation.
+    """
+    Run the ablation.
 
-    Args:
-        quick: Tiny sizes and one epoch (smoke test).
-        tasks: Tasks.
-        epochs: Epochs per run (None: each task's ``learner.epochs``).
-        seed: The seed of both runs of a task.
-        overrides: Parameter overrides applied to every run.
+    :param quick: Tiny sizes and one epoch (smoke test).
+    :param tasks: Tasks.
+    :param epochs: Epochs per run (None: each task's ``learner.epochs``).
+    :param seed: The seed of both runs of a task.
+    :param overrides: Parameter overrides applied to every run.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     overrides = dict(overrides or {})
     if quick:
@@ -167,18 +166,17 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, epochs: int | None = 
 
 
 def merge_previous(result: dict[str, Any], directory: Path) -> dict[str, Any]:
-    """Keep the tasks of an earlier full run that this run did not repeat.
+    """
+    Keep the tasks of an earlier full run that this run did not repeat.
 
     Tasks can then run in separate processes (``--tasks box_push`` and ``--tasks planar_hand``
     side by side) and still end up in one ``ablation.json``; each task's details keep the
     config and start time of the run that produced them.
 
-    Args:
-        result: This run's result.
-        directory: Where the previous result lies.
+    :param result: This run's result.
+    :param directory: Where the previous result lies.
 
-    Returns:
-        The result with the other tasks' figures, targets, notes and details added.
+    :returns: The result with the other tasks' figures, targets, notes and details added.
     """
     path = directory / f'{NAME}.json'
     try:
@@ -204,15 +202,14 @@ def merge_previous(result: dict[str, Any], directory: Path) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run from the command line and write ``bench/results/ablation.json``.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit code 0.
     """
-    parser = argparse.ArgumentParser(prog='python -m bench.ablation', description=__doc__)
+    Run from the command line and write ``bench/results/ablation.json``.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: Exit code 0.
+    """
+    parser = argparse.ArgumentParser(prog='python -m bench.ablation', description=__doc__.strip())
     parser.add_argument('--epochs', type=int, default=None,
                         help="epochs per run (default: each task's learner.epochs)")
     parser.add_argument('--tasks', nargs='+', default=list(TASKS), help='tasks to run')

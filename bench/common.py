@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What every benchmark shares: machine info, paired timing, baselines, result files.
+"""
+What every benchmark shares: machine info, paired timing, baselines, result files.
 
 The machines these benchmarks run on are shared and noisy, so a benchmark never compares a
 figure with one measured at another time: it measures its baseline in the same run, interleaved
@@ -77,29 +78,29 @@ def _cpuinfo_field(name: str) -> str:
 
 
 def cpu_model() -> str:
-    """Name the CPU model.
+    """
+    Name the CPU model.
 
-    Returns:
-        The model name of /proc/cpuinfo, or the platform's processor string.
+    :returns: The model name of /proc/cpuinfo, or the platform's processor string.
     """
     return _cpuinfo_field('model name') or platform.processor() or 'unknown'
 
 
 def cpu_flags() -> dict[str, bool]:
-    """Report the CPU flags that matter for low-precision matrix kernels.
+    """
+    Report the CPU flags that matter for low-precision matrix kernels.
 
-    Returns:
-        Flag name -> present.
+    :returns: Flag name -> present.
     """
     flags = set(_cpuinfo_field('flags').split())
     return {flag: flag in flags for flag in INTERESTING_FLAGS}
 
 
 def load_average() -> list[float]:
-    """Read the 1, 5 and 15 minute load averages.
+    """
+    Read the 1, 5 and 15 minute load averages.
 
-    Returns:
-        Three load averages (zeros where the platform has none).
+    :returns: Three load averages (zeros where the platform has none).
     """
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -108,14 +109,13 @@ def load_average() -> list[float]:
 
 
 def machine_info(rollout_threads: int | None = None) -> dict[str, Any]:
-    """Describe the machine and the software a benchmark runs on.
+    """
+    Describe the machine and the software a benchmark runs on.
 
-    Args:
-        rollout_threads: MuJoCo rollout threads the benchmark uses (default: usable cores, what
-            ``model.nthread: 0`` resolves to).
+    :param rollout_threads: MuJoCo rollout threads the benchmark uses (default: usable cores, what
+        ``model.nthread: 0`` resolves to).
 
-    Returns:
-        CPU model and flags, usable cores, load average, versions, thread settings.
+    :returns: CPU model and flags, usable cores, load average, versions, thread settings.
     """
     import tensordict
     import torchrl
@@ -143,19 +143,19 @@ def machine_info(rollout_threads: int | None = None) -> dict[str, Any]:
 
 
 def rss_bytes() -> int:
-    """Read this process's resident set size.
+    """
+    Read this process's resident set size.
 
-    Returns:
-        VmRSS in bytes (0 where /proc is missing).
+    :returns: VmRSS in bytes (0 where /proc is missing).
     """
     return _status_kib('VmRSS') * 1024
 
 
 def peak_rss_bytes() -> int:
-    """Read this process's peak resident set size.
+    """
+    Read this process's peak resident set size.
 
-    Returns:
-        VmHWM in bytes, or ``ru_maxrss`` where /proc is missing.
+    :returns: VmHWM in bytes, or ``ru_maxrss`` where /proc is missing.
     """
     peak = _status_kib('VmHWM') * 1024
     return peak or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -174,13 +174,12 @@ def _status_kib(field_name: str) -> int:
 
 @contextmanager
 def torch_threads(count: int) -> Iterator[int]:
-    """Run a block with ``count`` torch intra-op threads, then restore the previous count.
+    """
+    Run a block with ``count`` torch intra-op threads, then restore the previous count.
 
-    Args:
-        count: Threads; 0 = usable cores.
+    :param count: Threads; 0 = usable cores.
 
-    Yields:
-        The thread count set.
+    :yields: The thread count set.
     """
     previous = torch.get_num_threads()
     count = usable_cores() if count <= 0 else count
@@ -195,26 +194,24 @@ def torch_threads(count: int) -> Iterator[int]:
 
 
 def median(values: Sequence[float]) -> float | None:
-    """Median of the finite values.
+    """
+    Median of the finite values.
 
-    Args:
-        values: Numbers.
+    :param values: Numbers.
 
-    Returns:
-        The median, or None if there is no finite value.
+    :returns: The median, or None if there is no finite value.
     """
     finite = [float(v) for v in values if v is not None and math.isfinite(v)]
     return statistics.median(finite) if finite else None
 
 
 def median_or_none(values: Sequence[float | None]) -> float | None:
-    """Median that counts a missing value (not reached) as slower than every number.
+    """
+    Median that counts a missing value (not reached) as slower than every number.
 
-    Args:
-        values: Seconds or epochs per seed, None where not reached.
+    :param values: Seconds or epochs per seed, None where not reached.
 
-    Returns:
-        The median, or None if it falls on a run that did not reach the target.
+    :returns: The median, or None if it falls on a run that did not reach the target.
     """
     ordered = sorted(math.inf if v is None else v for v in values)
     if not ordered:
@@ -224,13 +221,12 @@ def median_or_none(values: Sequence[float | None]) -> float | None:
 
 
 def timed(fn: Callable[[], Any]) -> float:
-    """Time one call.
+    """
+    Time one call.
 
-    Args:
-        fn: What to run.
+    :param fn: What to run.
 
-    Returns:
-        Wall seconds.
+    :returns: Wall seconds.
     """
     started = time.perf_counter()
     fn()
@@ -239,11 +235,11 @@ def timed(fn: Callable[[], Any]) -> float:
 
 @dataclass
 class Paired:
-    """Interleaved timings of a baseline and a subject.
+    """
+    Interleaved timings of a baseline and a subject.
 
-    Args:
-        baseline: Seconds of each baseline repeat.
-        subject: Seconds of each subject repeat.
+    :param baseline: Seconds of each baseline repeat.
+    :param subject: Seconds of each subject repeat.
     """
 
     baseline: list[float] = field(default_factory=list)
@@ -272,16 +268,15 @@ class Paired:
 
 def paired(baseline: Callable[[], Any], subject: Callable[[], Any], repeats: int,
            warmup: int = 1) -> Paired:
-    """Time a baseline and a subject interleaved (ABBA order), so drifting load hits both.
+    """
+    Time a baseline and a subject interleaved (ABBA order), so drifting load hits both.
 
-    Args:
-        baseline: The reference work.
-        subject: The work measured against it.
-        repeats: Timed repeats of each.
-        warmup: Untimed calls of each first.
+    :param baseline: The reference work.
+    :param subject: The work measured against it.
+    :param repeats: Timed repeats of each.
+    :param warmup: Untimed calls of each first.
 
-    Returns:
-        The per-repeat timings.
+    :returns: The per-repeat timings.
     """
     for _ in range(warmup):
         baseline()
@@ -301,39 +296,37 @@ def paired(baseline: Callable[[], Any], subject: Callable[[], Any], repeats: int
 
 
 def make_params(task: str, overrides: Mapping[str, Any] | None = None) -> ParameterContainer:
-    """Load a bundled task with overrides.
+    """
+    Load a bundled task with overrides.
 
-    Args:
-        task: Task name.
-        overrides: Flat ``section.key`` overrides.
+    :param task: Task name.
+    :param overrides: Flat ``section.key`` overrides.
 
-    Returns:
-        The parameters.
+    :returns: The parameters.
     """
     return ParameterContainer(task, dict(overrides or {}))
 
 
 def make_learner(params: ParameterContainer, graph: Any = None, **kwargs: Any) -> Learner:
-    """Build a learner that neither prints nor writes checkpoints.
+    """
+    Build a learner that neither prints nor writes checkpoints.
 
-    Args:
-        params: Task parameters.
-        graph: Source of demonstrations, or None.
-        **kwargs: Further ``Learner`` fields.
+    :param params: Task parameters.
+    :param graph: Source of demonstrations, or None.
+    :param kwargs: Further ``Learner`` fields.
 
-    Returns:
-        The learner.
+    :returns: The learner.
     """
     options = {'save_local': False, 'verbose': False, **kwargs}
     return build_learner(params, graph, **options)
 
 
 def warm_up(learner: Learner, updates: int = 10) -> None:
-    """Run each part of an epoch once (rollout, updates, evaluation) so that none is first.
+    """
+    Run each part of an epoch once (rollout, updates, evaluation) so that none is first.
 
-    Args:
-        learner: The learner.
-        updates: Updates to run.
+    :param learner: The learner.
+    :param updates: Updates to run.
     """
     p = learner.params
     learner.policy_rollout()
@@ -342,14 +335,13 @@ def warm_up(learner: Learner, updates: int = 10) -> None:
 
 
 def full_physics_states(model: mujoco.MjModel, states: np.ndarray) -> np.ndarray:
-    """Expand ``[qpos, qvel(, act)]`` states to MuJoCo's full physics state.
+    """
+    Expand ``[qpos, qvel(, act)]`` states to MuJoCo's full physics state.
 
-    Args:
-        model: The model.
-        states: States, shape (batch, nq + nv + na).
+    :param model: The model.
+    :param states: States, shape (batch, nq + nv + na).
 
-    Returns:
-        Full physics states (time, qpos, qvel, act, rest), shape (batch, nstate), float64.
+    :returns: Full physics states (time, qpos, qvel, act, rest), shape (batch, nstate), float64.
     """
     spec = mujoco.mjtState.mjSTATE_FULLPHYSICS
     data = mujoco.MjData(model)
@@ -363,15 +355,14 @@ def full_physics_states(model: mujoco.MjModel, states: np.ndarray) -> np.ndarray
 
 def trajectory_controls(plant: MujocoPlant, states: torch.Tensor,
                         relative: torch.Tensor) -> np.ndarray:
-    """Rebuild the physics-step controls a policy rollout applied.
+    """
+    Rebuild the physics-step controls a policy rollout applied.
 
-    Args:
-        plant: The plant that ran the rollout.
-        states: Visited states, shape (batch, steps + 1, nx).
-        relative: Relative actions, shape (batch, steps, nu).
+    :param plant: The plant that ran the rollout.
+    :param states: Visited states, shape (batch, steps + 1, nx).
+    :param relative: Relative actions, shape (batch, steps, nu).
 
-    Returns:
-        Controls of every physics sub-step, shape (batch, steps * substeps, nu), float64.
+    :returns: Controls of every physics sub-step, shape (batch, steps * substeps, nu), float64.
     """
     previous = None
     steps = []
@@ -385,14 +376,13 @@ def trajectory_controls(plant: MujocoPlant, states: torch.Tensor,
 
 
 def transitions_trajectory(data: Any, envs: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Lay the transitions of a batched policy rollout out as trajectories again.
+    """
+    Lay the transitions of a batched policy rollout out as trajectories again.
 
-    Args:
-        data: Transitions as ``Learner.policy_rollout`` returns them (trajectory by trajectory).
-        envs: Environments of the rollout.
+    :param data: Transitions as ``Learner.policy_rollout`` returns them (trajectory by trajectory).
+    :param envs: Environments of the rollout.
 
-    Returns:
-        States (envs, steps + 1, nx) and relative actions (envs, steps, nu).
+    :returns: States (envs, steps + 1, nx) and relative actions (envs, steps, nu).
     """
     nx = data['states'].shape[-1]
     states = data['states'].reshape(envs, -1, nx)
@@ -403,15 +393,14 @@ def transitions_trajectory(data: Any, envs: int) -> tuple[torch.Tensor, torch.Te
 
 def recorded_trajectory(learner: Learner, envs: int, evaluation: bool = False
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Roll out the learner's actor without touching its replay buffer.
+    """
+    Roll out the learner's actor without touching its replay buffer.
 
-    Args:
-        learner: The learner.
-        envs: Environments.
-        evaluation: Without exploration noise (as ``eval_agent``).
+    :param learner: The learner.
+    :param envs: Environments.
+    :param evaluation: Without exploration noise (as ``eval_agent``).
 
-    Returns:
-        States (envs, steps + 1, nx) and relative actions (envs, steps, nu).
+    :returns: States (envs, steps + 1, nx) and relative actions (envs, steps, nu).
     """
     plant = learner.plant
     generator = torch.Generator().manual_seed(learner.params.seed + 99)
@@ -427,14 +416,14 @@ def recorded_trajectory(learner: Learner, envs: int, evaluation: bool = False
 
 
 class RawRollout:
-    """MuJoCo's multi-threaded rollout, called directly: the physics floor.
+    """
+    MuJoCo's multi-threaded rollout, called directly: the physics floor.
 
     Threading mirrors ``MujocoPlant``: a pool of ``nthread`` threads, or the calling thread
     when ``nthread`` is 1.
 
-    Args:
-        model: The model.
-        nthread: Rollout threads.
+    :param model: The model.
+    :param nthread: Rollout threads.
     """
 
     def __init__(self, model: mujoco.MjModel, nthread: int) -> None:
@@ -444,11 +433,11 @@ class RawRollout:
         self.datas = [mujoco.MjData(model) for _ in range(max(1, nthread))]
 
     def __call__(self, initial: np.ndarray, controls: np.ndarray) -> None:
-        """Roll out all environments for all steps of ``controls`` in one call.
+        """
+        Roll out all environments for all steps of ``controls`` in one call.
 
-        Args:
-            initial: Full physics states, shape (batch, nstate).
-            controls: Controls, shape (batch, nstep, nu).
+        :param initial: Full physics states, shape (batch, nstate).
+        :param controls: Controls, shape (batch, nstep, nu).
         """
         self.pool.rollout([self.model] * initial.shape[0], self.datas, initial, controls)
 
@@ -459,15 +448,14 @@ class RawRollout:
 
 def raw_replay(plant: MujocoPlant, states: torch.Tensor, relative: torch.Tensor
                ) -> tuple[RawRollout, np.ndarray, np.ndarray]:
-    """Prepare a raw rollout that repeats a policy rollout's physics in one MuJoCo call.
+    """
+    Prepare a raw rollout that repeats a policy rollout's physics in one MuJoCo call.
 
-    Args:
-        plant: The plant that ran the policy rollout.
-        states: Its states, shape (batch, steps + 1, nx).
-        relative: Its relative actions, shape (batch, steps, nu).
+    :param plant: The plant that ran the policy rollout.
+    :param states: Its states, shape (batch, steps + 1, nx).
+    :param relative: Its relative actions, shape (batch, steps, nu).
 
-    Returns:
-        The raw rollout, its initial full states and its controls.
+    :returns: The raw rollout, its initial full states and its controls.
     """
     raw = RawRollout(plant.model, plant.nthread)
     initial = full_physics_states(plant.model, states[:, 0].double().numpy())
@@ -486,21 +474,21 @@ def _mlp(size_in: int, size_out: int, nlayers: int, width: int) -> list[nn.Modul
 
 
 class BareDDPG:
-    """The plain CleanRL-style DDPG update on pre-made random tensors: the update floor.
+    """
+    The plain CleanRL-style DDPG update on pre-made random tensors: the update floor.
 
     Same sizes as the learner's networks (``nlayers`` linear layers of ``width``), fused Adam
     as the learner uses, the actor updated every step as the learner does; no replay buffer,
     normalizer, reward computation or soft target update.
 
-    Args:
-        size_obs: Observation size (state and goal).
-        size_act: Action size.
-        nlayers: Linear layers per network.
-        width: Hidden width.
-        batch: Batch size.
-        lr: Adam learning rate.
-        discount: Discount factor.
-        fused: Use the fused Adam kernel (as the learner); False = torch's default Adam.
+    :param size_obs: Observation size (state and goal).
+    :param size_act: Action size.
+    :param nlayers: Linear layers per network.
+    :param width: Hidden width.
+    :param batch: Batch size.
+    :param lr: Adam learning rate.
+    :param discount: Discount factor.
+    :param fused: Use the fused Adam kernel (as the learner); False = torch's default Adam.
     """
 
     def __init__(self, size_obs: int, size_act: int, nlayers: int = 4, width: int = 256,
@@ -538,24 +526,23 @@ class BareDDPG:
         self.actor_optim.step()
 
     def updates(self, count: int) -> None:
-        """Run ``count`` updates.
+        """
+        Run ``count`` updates.
 
-        Args:
-            count: Updates.
+        :param count: Updates.
         """
         for _ in range(count):
             self.update()
 
 
 def bare_for(params: ParameterContainer, fused: bool = True) -> BareDDPG:
-    """Build the bare update with a task's network and batch sizes.
+    """
+    Build the bare update with a task's network and batch sizes.
 
-    Args:
-        params: Task parameters.
-        fused: Use fused Adam.
+    :param params: Task parameters.
+    :param fused: Use fused Adam.
 
-    Returns:
-        The bare update.
+    :returns: The bare update.
     """
     nx, nu = params.state_dimension, params.action_dimension
     return BareDDPG(2 * nx, nu, params.learner_nlayers, params.learner_layer_width,
@@ -567,13 +554,12 @@ def bare_for(params: ParameterContainer, fused: bool = True) -> BareDDPG:
 
 
 def clean(value: Any) -> Any:
-    """Make a value JSON-safe: NaN and infinities become None, numpy and torch scalars plain.
+    """
+    Make a value JSON-safe: NaN and infinities become None, numpy and torch scalars plain.
 
-    Args:
-        value: Any nesting of dicts, lists and numbers.
+    :param value: Any nesting of dicts, lists and numbers.
 
-    Returns:
-        The cleaned value.
+    :returns: The cleaned value.
     """
     if isinstance(value, Mapping):
         return {str(k): clean(v) for k, v in value.items()}
@@ -587,12 +573,12 @@ def clean(value: Any) -> Any:
 
 
 class Bench:
-    """Collects one benchmark's figures, ratios, targets and notes.
+    """
+    Collects one benchmark's figures, ratios, targets and notes.
 
-    Args:
-        name: Benchmark name (the JSON file's stem).
-        quick: Whether this is the tiny smoke-test run.
-        rollout_threads: MuJoCo rollout threads, for the machine info.
+    :param name: Benchmark name (the JSON file's stem).
+    :param quick: Whether this is the tiny smoke-test run.
+    :param rollout_threads: MuJoCo rollout threads, for the machine info.
     """
 
     def __init__(self, name: str, quick: bool, rollout_threads: int | None = None) -> None:
@@ -609,35 +595,35 @@ class Bench:
         self.details: dict[str, Any] = {}
 
     def figure(self, key: str, value: Any) -> None:
-        """Record a figure, rounded to 6 significant digits.
+        """
+        Record a figure, rounded to 6 significant digits.
 
-        Args:
-            key: Figure name, with its unit as suffix (``_s``, ``_per_s``, ``_mb``).
-            value: The value (None = not measured; the notes say why).
+        :param key: Figure name, with its unit as suffix (``_s``, ``_per_s``, ``_mb``).
+        :param value: The value (None = not measured; the notes say why).
         """
         self.figures[key] = _round(value)
 
     def ratio(self, key: str, value: Any) -> None:
-        """Record a ratio to a baseline measured in the same run.
+        """
+        Record a ratio to a baseline measured in the same run.
 
-        Args:
-            key: Ratio name.
-            value: The ratio.
+        :param key: Ratio name.
+        :param value: The ratio.
         """
         self.ratios[key] = _round(value)
 
     def target(self, key: str, op: str, value: float, label: str, figure: str | None = None,
                missing_fails: bool = False) -> None:
-        """Declare a target on a ratio or figure.
+        """
+        Declare a target on a ratio or figure.
 
-        Args:
-            key: Name in ``ratios`` (searched first) or ``figures``.
-            op: One of ``>=``, ``<=``, ``<``, ``>``.
-            value: The bound.
-            label: Human-readable name of what is compared.
-            figure: The headline figure the ratio is about (shown next to it in reports).
-            missing_fails: A missing value (e.g. not reached) fails the target instead of
-                counting as not measured.
+        :param key: Name in ``ratios`` (searched first) or ``figures``.
+        :param op: One of ``>=``, ``<=``, ``<``, ``>``.
+        :param value: The bound.
+        :param label: Human-readable name of what is compared.
+        :param figure: The headline figure the ratio is about (shown next to it in reports).
+        :param missing_fails: A missing value (e.g. not reached) fails the target instead of
+            counting as not measured.
         """
         if op not in OPERATORS:
             raise ValueError(f'target {key!r}: unknown operator {op!r}')
@@ -645,18 +631,18 @@ class Bench:
                              'figure': figure, 'missing_fails': missing_fails})
 
     def note(self, text: str) -> None:
-        """Add a note: a caveat, or why a figure is missing.
+        """
+        Add a note: a caveat, or why a figure is missing.
 
-        Args:
-            text: The note.
+        :param text: The note.
         """
         self.notes.append(text)
 
     def result(self) -> dict[str, Any]:
-        """Assemble the result, with each target evaluated.
+        """
+        Assemble the result, with each target evaluated.
 
-        Returns:
-            The JSON-ready result.
+        :returns: The JSON-ready result.
         """
         targets = []
         for target in self.targets:
@@ -692,15 +678,14 @@ def _round(value: Any) -> Any:
 
 
 def evaluate(op: str, measured: Any, bound: float) -> bool | None:
-    """Check a measured value against a target.
+    """
+    Check a measured value against a target.
 
-    Args:
-        op: Comparison operator.
-        measured: The value (None = not measured).
-        bound: The target bound.
+    :param op: Comparison operator.
+    :param measured: The value (None = not measured).
+    :param bound: The target bound.
 
-    Returns:
-        Whether the target is met, or None if nothing was measured.
+    :returns: Whether the target is met, or None if nothing was measured.
     """
     if not isinstance(measured, (int, float)) or not math.isfinite(measured):
         return None
@@ -730,14 +715,13 @@ QUICK_TRAINING = {
 
 
 def write_result(result: Mapping[str, Any], out_dir: Path | None = None) -> Path:
-    """Write a result to ``<out_dir>/<name>.json`` (written whole, then renamed into place).
+    """
+    Write a result to ``<out_dir>/<name>.json`` (written whole, then renamed into place).
 
-    Args:
-        result: A benchmark's result.
-        out_dir: Directory; default ``bench/results``.
+    :param result: A benchmark's result.
+    :param out_dir: Directory; default ``bench/results``.
 
-    Returns:
-        The file written.
+    :returns: The file written.
     """
     directory = Path(out_dir) if out_dir is not None else RESULTS_DIR
     directory.mkdir(parents=True, exist_ok=True)
@@ -750,17 +734,16 @@ def write_result(result: Mapping[str, Any], out_dir: Path | None = None) -> Path
 
 
 def fresh_checkpoint(task: str, directory: str) -> str:
-    """Save a checkpoint of a task's default network (untrained) with a fed normalizer.
+    """
+    Save a checkpoint of a task's default network (untrained) with a fed normalizer.
 
     Latency does not depend on the weights, so the latency benchmarks measure this one when no
     trained checkpoint is given.
 
-    Args:
-        task: Task name.
-        directory: Output directory.
+    :param task: Task name.
+    :param directory: Output directory.
 
-    Returns:
-        The checkpoint directory.
+    :returns: The checkpoint directory.
     """
     learner = make_learner(make_params(task), output_dir=directory, save_local=True)
     generator = torch.Generator().manual_seed(0)
@@ -772,15 +755,14 @@ def fresh_checkpoint(task: str, directory: str) -> str:
 
 def time_calls(call: Callable[[], Any], count: int, prepare: Callable[[], Any] | None = None
                ) -> np.ndarray:
-    """Time single calls, running ``prepare`` untimed before each.
+    """
+    Time single calls, running ``prepare`` untimed before each.
 
-    Args:
-        call: What to time.
-        count: Number of calls.
-        prepare: Untimed set-up before each call.
+    :param call: What to time.
+    :param count: Number of calls.
+    :param prepare: Untimed set-up before each call.
 
-    Returns:
-        Each call's duration in microseconds.
+    :returns: Each call's duration in microseconds.
     """
     samples = np.empty(count)
     clock = time.perf_counter_ns
@@ -794,13 +776,12 @@ def time_calls(call: Callable[[], Any], count: int, prepare: Callable[[], Any] |
 
 
 def latency_figures(samples: np.ndarray) -> dict[str, float]:
-    """Summarize durations.
+    """
+    Summarize durations.
 
-    Args:
-        samples: Durations in microseconds.
+    :param samples: Durations in microseconds.
 
-    Returns:
-        p50, p99 and mean, rounded to 0.1 us.
+    :returns: p50, p99 and mean, rounded to 0.1 us.
     """
     return {'p50': round(float(np.percentile(samples, 50)), 1),
             'p99': round(float(np.percentile(samples, 99)), 1),
@@ -809,16 +790,15 @@ def latency_figures(samples: np.ndarray) -> dict[str, float]:
 
 def latency_parser(description: str, results: Path, iterations: int, rounds: int
                    ) -> argparse.ArgumentParser:
-    """Build the argument parser the latency benchmarks share.
+    """
+    Build the argument parser the latency benchmarks share.
 
-    Args:
-        description: The benchmark's one-line description.
-        results: Default JSON file.
-        iterations: Default timed calls per variant.
-        rounds: Default turns the variants take.
+    :param description: The benchmark's one-line description.
+    :param results: Default JSON file.
+    :param iterations: Default timed calls per variant.
+    :param rounds: Default turns the variants take.
 
-    Returns:
-        The parser; add benchmark-specific arguments, then use :func:`parse_latency_args`.
+    :returns: The parser; add benchmark-specific arguments, then use :func:`parse_latency_args`.
     """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('--checkpoint', default=None,
@@ -835,14 +815,13 @@ def latency_parser(description: str, results: Path, iterations: int, rounds: int
 
 def parse_latency_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
                        ) -> argparse.Namespace:
-    """Parse and check latency-benchmark arguments.
+    """
+    Parse and check latency-benchmark arguments.
 
-    Args:
-        parser: From :func:`latency_parser`.
-        argv: Arguments (default: ``sys.argv[1:]``).
+    :param parser: From :func:`latency_parser`.
+    :param argv: Arguments (default: ``sys.argv[1:]``).
 
-    Returns:
-        The parsed arguments.
+    :returns: The parsed arguments.
     """
     args = parser.parse_args(argv)
     if args.iterations < args.rounds or args.rounds < 1:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Contention: epoch time while a second CPU-bound process runs, vs idle in the same run.
+"""
+Contention: epoch time while a second CPU-bound process runs, vs idle in the same run.
 
 The stressor is a child process spinning numpy matrix products with as many BLAS threads as
 this process may use cores. Idle and loaded epochs alternate (idle, loaded, loaded, idle, ...)
@@ -88,10 +89,10 @@ ACTIVE_TIMEOUT_MINUTES = 10.0
 
 @contextmanager
 def stressor() -> Iterator[subprocess.Popen]:
-    """Run a CPU-bound process on all usable cores for the duration of a block.
+    """
+    Run a CPU-bound process on all usable cores for the duration of a block.
 
-    Yields:
-        The stressor process (already spinning).
+    :yields: The stressor process (already spinning).
     """
     threads = str(usable_cores())
     env = {**os.environ, 'OMP_NUM_THREADS': threads, 'OPENBLAS_NUM_THREADS': threads,
@@ -112,15 +113,14 @@ def stressor() -> Iterator[subprocess.Popen]:
 
 
 def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
-    """Time idle and loaded epochs of one variant (runs in the child process).
+    """
+    Time idle and loaded epochs of one variant (runs in the child process).
 
-    Args:
-        variant: Name in ``VARIANTS``.
-        repeats: Paired repeats.
-        quick: Tiny sizes.
+    :param variant: Name in ``VARIANTS``.
+    :param repeats: Paired repeats.
+    :param quick: Tiny sizes.
 
-    Returns:
-        Idle and loaded epoch seconds, and the thread settings used.
+    :returns: Idle and loaded epoch seconds, and the thread settings used.
     """
     overrides = VARIANTS[variant][0]
     params = make_params(TASK, {'learner.use_planner': False, **REFERENCE_EPOCH,
@@ -163,19 +163,19 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
 
 
 def run_child(variant: str, repeats: int, quick: bool, timeout_s: float) -> dict[str, Any]:
-    """Run one variant in a child process with its environment.
+    """
+    Run one variant in a child process with its environment.
 
     The child prints a JSON line after each epoch and its record at the end, so a child stopped
     at the timeout still tells what it measured.
 
-    Args:
-        variant: Name in ``VARIANTS``.
-        repeats: Paired repeats.
-        quick: Tiny sizes.
-        timeout_s: Seconds after which the child is stopped.
+    :param variant: Name in ``VARIANTS``.
+    :param repeats: Paired repeats.
+    :param quick: Tiny sizes.
+    :param timeout_s: Seconds after which the child is stopped.
 
-    Returns:
-        The child's record; ``timed_out`` with the partial ``idle_s``/``loaded_s`` if stopped.
+    :returns: The child's record; ``timed_out`` with the partial ``idle_s``/``loaded_s`` if
+        stopped.
     """
     root = Path(__file__).resolve().parent.parent
     env = {k: v for k, v in os.environ.items() if k not in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')}
@@ -211,16 +211,15 @@ def _seconds(values: list[float]) -> str:
 
 def run(quick: bool = False, repeats: int | None = None, timeout_minutes: float = 25.0,
         variants: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny epochs (smoke test).
-        repeats: Paired repeats (default 1 quick, 2 full).
-        timeout_minutes: Wall time allowed per variant.
-        variants: Variants to run (default all; ``default_threads`` always runs first).
+    :param quick: Tiny epochs (smoke test).
+    :param repeats: Paired repeats (default 1 quick, 2 full).
+    :param timeout_minutes: Wall time allowed per variant.
+    :param variants: Variants to run (default all; ``default_threads`` always runs first).
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     repeats = repeats or (1 if quick else 2)
     # Each variant is a child process that imports torch: the smoke test runs only one.
@@ -264,15 +263,14 @@ def run(quick: bool = False, repeats: int | None = None, timeout_minutes: float 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one variant (``--child``) or the whole benchmark.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit code.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    Run one variant (``--child``) or the whole benchmark.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: Exit code.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--child', action='store_true', help='measure one variant, print JSON')
     parser.add_argument('--variant', choices=sorted(VARIANTS), default='default_threads')
     parser.add_argument('--repeats', type=int, default=None)

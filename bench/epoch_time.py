@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Epoch time at the reference configuration vs the floor measured in the same run.
+"""
+Epoch time at the reference configuration vs the floor measured in the same run.
 
 One epoch = ``learner.cycles`` (50) cycles of a batched rollout of ``learner.rollouts`` (2)
 environments x ``trajectory_length`` (75 box_push, 80 planar_hand) action steps and
@@ -77,12 +78,12 @@ class Patches:
         self._saved: list[tuple[Any, str, Any]] = []
 
     def add(self, owner: Any, attr: str, replacement: Any) -> None:
-        """Replace ``owner.attr`` on the instance.
+        """
+        Replace ``owner.attr`` on the instance.
 
-        Args:
-            owner: The object.
-            attr: The attribute.
-            replacement: Its replacement.
+        :param owner: The object.
+        :param attr: The attribute.
+        :param replacement: Its replacement.
         """
         self._saved.append((owner, attr, vars(owner).get(attr, _MISSING)))
         setattr(owner, attr, replacement)
@@ -121,14 +122,13 @@ def _part_owners(learner: Learner) -> dict[str, tuple[Any, str]]:
 
 
 def instrument(learner: Learner, patches: Patches) -> tuple[dict[str, float], dict[str, int]]:
-    """Wrap the learner's parts with timers (about a microsecond per call).
+    """
+    Wrap the learner's parts with timers (about a microsecond per call).
 
-    Args:
-        learner: The learner.
-        patches: Where the wrappers are registered (restore them after the epoch).
+    :param learner: The learner.
+    :param patches: Where the wrappers are registered (restore them after the epoch).
 
-    Returns:
-        Seconds and calls per part, filled as the epoch runs.
+    :returns: Seconds and calls per part, filled as the epoch runs.
     """
     spent: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
@@ -151,14 +151,14 @@ def instrument(learner: Learner, patches: Patches) -> tuple[dict[str, float], di
 
 
 class InterleavedFloor:
-    """Runs each cycle's share of the floor right after the learner's cycle.
+    """
+    Runs each cycle's share of the floor right after the learner's cycle.
 
     Wraps (on the instances, for one epoch) ``learner._cycle``, ``learner.eval_agent`` and
     ``learner.plant.rollout``: every rollout's states and actions are kept, and after each cycle
     (and after the evaluation) the bare updates and the raw replay of the kept rollouts run.
 
-    Args:
-        learner: The learner.
+    :param learner: The learner.
     """
 
     def __init__(self, learner: Learner) -> None:
@@ -188,10 +188,10 @@ class InterleavedFloor:
         self.seconds[part] += done - updated
 
     def install(self, patches: Patches) -> None:
-        """Wrap the learner so that the floor runs after each cycle and after the evaluation.
+        """
+        Wrap the learner so that the floor runs after each cycle and after the evaluation.
 
-        Args:
-            patches: Where the wrappers are registered (restore them after the epoch).
+        :param patches: Where the wrappers are registered (restore them after the epoch).
         """
         learner, plant = self.learner, self.learner.plant
         cycle, evaluate, rollout = learner._cycle, learner.eval_agent, plant.rollout
@@ -228,15 +228,14 @@ class InterleavedFloor:
 
 
 def timed_epoch(learner: Learner, floor: InterleavedFloor) -> dict[str, float]:
-    """Run one instrumented epoch with its floor interleaved.
+    """
+    Run one instrumented epoch with its floor interleaved.
 
-    Args:
-        learner: The learner.
-        floor: Its floor.
+    :param learner: The learner.
+    :param floor: Its floor.
 
-    Returns:
-        ``epoch`` (wall time minus the floor and its preparation), ``floor``, the floor's parts,
-        the seconds of each part of the epoch (``other``: the epoch minus its top-level
+    :returns: ``epoch`` (wall time minus the floor and its preparation), ``floor``, the floor's
+        parts, the seconds of each part of the epoch (``other``: the epoch minus its top-level
         parts) and ``updates_count``.
     """
     patches = Patches()
@@ -255,13 +254,13 @@ def timed_epoch(learner: Learner, floor: InterleavedFloor) -> dict[str, float]:
 
 
 def measure(bench: Bench, task: str, repeats: int, quick: bool) -> None:
-    """Measure one task and record its figures.
+    """
+    Measure one task and record its figures.
 
-    Args:
-        bench: Where to record.
-        task: Task name.
-        repeats: Epochs, each with its floor interleaved.
-        quick: Tiny sizes.
+    :param bench: Where to record.
+    :param task: Task name.
+    :param repeats: Epochs, each with its floor interleaved.
+    :param quick: Tiny sizes.
     """
     overrides: dict[str, Any] = {'learner.use_planner': False, **REFERENCE_EPOCH}
     if quick:
@@ -298,14 +297,13 @@ def measure(bench: Bench, task: str, repeats: int, quick: bool) -> None:
 
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny sizes (smoke test).
-        tasks: Tasks to measure.
+    :param quick: Tiny sizes (smoke test).
+    :param tasks: Tasks to measure.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     repeats = 1 if quick else 3
     bench = Bench(NAME, quick)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Per-action latency of the exported ONNX policy (onnxruntime) against PyTorch, one thread.
+"""
+Per-action latency of the exported ONNX policy (onnxruntime) against PyTorch, one thread.
 
 ``python -m bench.export_latency [--checkpoint CKPT] [--task planar_hand]``
 
@@ -52,26 +53,24 @@ RESULTS = Path(__file__).resolve().parent / 'results' / 'export_latency.json'
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        The parsed arguments.
     """
-    parser = latency_parser(__doc__.splitlines()[0], RESULTS, 20_000, 20)
+    Parse the command line.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: The parsed arguments.
+    """
+    parser = latency_parser(__doc__.strip().splitlines()[0], RESULTS, 20_000, 20)
     return parse_latency_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Measure, print one JSON line, and write it to the results file.
+    """
+    Measure, print one JSON line, and write it to the results file.
 
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
+    :param argv: Arguments (default: ``sys.argv[1:]``).
 
-    Returns:
-        Exit code 0.
+    :returns: Exit code 0.
     """
     import onnxruntime
 

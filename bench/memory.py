@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Memory: peak RSS of a 50-epoch planar_hand run and its growth once the replay buffer is full.
+"""
+Memory: peak RSS of a 50-epoch planar_hand run and its growth once the replay buffer is full.
 
 The run happens in a fresh child process (``python -m bench.memory --child``), so that nothing
 else this process did counts. The child records VmRSS (``/proc/self/status``) after every epoch
@@ -52,16 +53,15 @@ MB = 1024 * 1024
 
 
 def child(epochs: int, capacity: int, quick: bool, cycles: int = 0) -> dict[str, Any]:
-    """Train and record the RSS after every epoch (runs in the child process).
+    """
+    Train and record the RSS after every epoch (runs in the child process).
 
-    Args:
-        epochs: Epochs.
-        capacity: Replay capacity in trajectories.
-        quick: Tiny sizes.
-        cycles: Cycles per epoch (0: the task's).
+    :param epochs: Epochs.
+    :param capacity: Replay capacity in trajectories.
+    :param quick: Tiny sizes.
+    :param cycles: Cycles per epoch (0: the task's).
 
-    Returns:
-        RSS before training, per epoch, and the peak, in bytes; the buffer's capacity.
+    :returns: RSS before training, per epoch, and the peak, in bytes; the buffer's capacity.
     """
     overrides: dict[str, Any] = {'learner.use_planner': False, 'learner.threads': 1,
                                  'learner.replay_capacity': capacity, **(QUICK if quick else {})}
@@ -87,16 +87,15 @@ def child(epochs: int, capacity: int, quick: bool, cycles: int = 0) -> dict[str,
 
 def run(quick: bool = False, epochs: int = EPOCHS, cycles: int = 0, capacity: int = 0
         ) -> dict[str, Any]:
-    """Run the benchmark (the training runs in a child process).
+    """
+    Run the benchmark (the training runs in a child process).
 
-    Args:
-        quick: Tiny sizes, 3 epochs (smoke test).
-        epochs: Epochs of the run.
-        cycles: Cycles per epoch (0: the task's 50).
-        capacity: Replay capacity in trajectories (0: the benchmark's default).
+    :param quick: Tiny sizes, 3 epochs (smoke test).
+    :param epochs: Epochs of the run.
+    :param cycles: Cycles per epoch (0: the task's 50).
+    :param capacity: Replay capacity in trajectories (0: the benchmark's default).
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     capacity = 2 if quick else (capacity or CAPACITY)
     epochs = 3 if quick else epochs
@@ -149,15 +148,14 @@ def run(quick: bool = False, epochs: int = EPOCHS, cycles: int = 0, capacity: in
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the child (``--child``) or the whole benchmark.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit code.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    Run the child (``--child``) or the whole benchmark.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: Exit code.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--child', action='store_true', help='train and print RSS as JSON')
     parser.add_argument('--epochs', type=int, default=EPOCHS)
     parser.add_argument('--capacity', type=int, default=CAPACITY)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Planner speed: nodes/s and time to reach ``planner.termination_distance``.
+"""
+Planner speed: nodes/s and time to reach ``planner.termination_distance``.
 
 Per task and seed, one search from the nominal start to the nominal goal
 (``planner.search.plan``). Every node is one action step of one extension, so a node costs
@@ -50,15 +51,14 @@ QUICK = {'planner.max_main_nodes': 100, 'planner.steps_per_goal': 3,
 
 
 def raw_steps_per_s(plant: MujocoPlant, batch: int, calls: int) -> float:
-    """Physics steps/s of raw one-action-step rollouts of ``batch`` states.
+    """
+    Physics steps/s of raw one-action-step rollouts of ``batch`` states.
 
-    Args:
-        plant: The plant (model, thread count, action space, samplers).
-        batch: States per call (the planner's extensions per step).
-        calls: Timed calls.
+    :param plant: The plant (model, thread count, action space, samplers).
+    :param batch: States per call (the planner's extensions per step).
+    :param calls: Timed calls.
 
-    Returns:
-        Physics steps per second.
+    :returns: Physics steps per second.
     """
     generator = torch.Generator().manual_seed(0)
     states = plant.sample_start_states(batch, generator)
@@ -76,15 +76,14 @@ def raw_steps_per_s(plant: MujocoPlant, batch: int, calls: int) -> float:
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS,
         seeds: Sequence[int] = (0, 1, 2)) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny searches, one seed (smoke test).
-        tasks: Tasks.
-        seeds: Seeds per task.
+    :param quick: Tiny searches, one seed (smoke test).
+    :param tasks: Tasks.
+    :param seeds: Seeds per task.
 
-    Returns:
-        The result (figures empty, with a note, if the planner is not available).
+    :returns: The result (figures empty, with a note, if the planner is not available).
     """
     if quick:
         seeds = tuple(seeds)[:1]

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Per-action compute of the ROS policy node: state message in -> command message out.
+"""
+Per-action compute of the ROS policy node: state message in -> command message out.
 
 ``python -m bench.policy_latency [--checkpoint CKPT] [--task planar_hand]``
 
@@ -60,28 +61,26 @@ TARGET_P99_US = 500.0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        The parsed arguments.
     """
-    parser = latency_parser(__doc__.splitlines()[0], RESULTS, 10_000, 10)
+    Parse the command line.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: The parsed arguments.
+    """
+    parser = latency_parser(__doc__.strip().splitlines()[0], RESULTS, 10_000, 10)
     parser.add_argument('--control-rate', type=float, default=100.0,
                         help='control rate of the node in Hz (default: %(default)s)')
     return parse_latency_args(parser, argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Measure, print one JSON line and write it to the results file.
+    """
+    Measure, print one JSON line and write it to the results file.
 
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
+    :param argv: Arguments (default: ``sys.argv[1:]``).
 
-    Returns:
-        Exit code 0.
+    :returns: Exit code 0.
     """
     from ddpg_manipulation.policy import Policy
     from ddpg_manipulation.ros.joint_map import JointMap

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Reach sanity task: epochs and wall time until ``box_reach`` evaluates at success >= 0.95.
+"""
+Reach sanity task: epochs and wall time until ``box_reach`` evaluates at success >= 0.95.
 
 ``box_reach`` at its default settings (plain DDPG with HER, no demonstrations), seeded, for at
 most 20 epochs; training stops at the first evaluation (100 episodes) with a success rate of at
@@ -38,15 +39,14 @@ QUICK = {
 
 
 def run(quick: bool = False, seed: int = 0, epochs: int = MAX_EPOCHS) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny sizes, 2 epochs (smoke test).
-        seed: Seed.
-        epochs: Most epochs to train.
+    :param quick: Tiny sizes, 2 epochs (smoke test).
+    :param seed: Seed.
+    :param epochs: Most epochs to train.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     epochs = 2 if quick else epochs
     bench = Bench(NAME, quick)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Markdown performance tables from ``bench/results/*.json``: ``python -m bench.report``.
+"""
+Markdown performance tables from ``bench/results/*.json``: ``python -m bench.report``.
 
 The first table lists every target (figure, target, measured, ratio to the baseline measured in
 the same run, pass/fail), the second the remaining ratios and the figures of benchmarks without
@@ -41,13 +42,12 @@ PERCENTILES = ('p50', 'p99')
 
 
 def format_value(value: Any) -> str:
-    """Format a figure for a table.
+    """
+    Format a figure for a table.
 
-    Args:
-        value: A number, None or text.
+    :param value: A number, None or text.
 
-    Returns:
-        Compact text.
+    :returns: Compact text.
     """
     if value is None:
         return 'n/a'
@@ -63,14 +63,13 @@ def format_value(value: Any) -> str:
 
 
 def normalize(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """Bring a result into the suite's shape (figures, ratios, targets, machine, notes).
+    """
+    Bring a result into the suite's shape (figures, ratios, targets, machine, notes).
 
-    Args:
-        raw: The parsed JSON.
-        name: Name to use when the record has none (the file's stem).
+    :param raw: The parsed JSON.
+    :param name: Name to use when the record has none (the file's stem).
 
-    Returns:
-        The result in the suite's shape; foreign records get their numbers as figures, their
+    :returns: The result in the suite's shape; foreign records get their numbers as figures, their
         ``ratio*`` entries as ratios, and their ``targets`` (already evaluated) as they are.
     """
     if 'figures' in raw and 'targets' in raw:
@@ -102,14 +101,13 @@ def _number(value: Any) -> bool:
 
 def load_results(directory: Path | None = None,
                  names: Iterable[str] | None = None) -> list[dict[str, Any]]:
-    """Read the results of a directory.
+    """
+    Read the results of a directory.
 
-    Args:
-        directory: Results directory (default ``bench/results``).
-        names: Only these benchmarks (default all).
+    :param directory: Results directory (default ``bench/results``).
+    :param names: Only these benchmarks (default all).
 
-    Returns:
-        The results, in file name order, in the suite's shape.
+    :returns: The results, in file name order, in the suite's shape.
     """
     directory = Path(directory) if directory is not None else RESULTS_DIR
     wanted = set(names) if names else None
@@ -137,13 +135,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 
 
 def target_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Rows of the targets table.
+    """
+    Rows of the targets table.
 
-    Args:
-        results: Results.
+    :param results: Results.
 
-    Returns:
-        Benchmark, figure, target, measured, ratio, pass/fail per target.
+    :returns: Benchmark, figure, target, measured, ratio, pass/fail per target.
     """
     rows = []
     for result in results:
@@ -163,14 +160,13 @@ def target_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
 
 
 def other_rows(results: Sequence[Mapping[str, Any]], everything: bool) -> list[list[str]]:
-    """Rows of the other figures: ratios without targets, figures of untargeted benchmarks.
+    """
+    Rows of the other figures: ratios without targets, figures of untargeted benchmarks.
 
-    Args:
-        results: Results.
-        everything: Every figure of every benchmark.
+    :param results: Results.
+    :param everything: Every figure of every benchmark.
 
-    Returns:
-        Benchmark, figure, value per row.
+    :returns: Benchmark, figure, value per row.
     """
     rows = []
     for result in results:
@@ -186,13 +182,12 @@ def other_rows(results: Sequence[Mapping[str, Any]], everything: bool) -> list[l
 
 
 def run_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """Rows of the runs table: when, how long, under what load, with which threads.
+    """
+    Rows of the runs table: when, how long, under what load, with which threads.
 
-    Args:
-        results: Results.
+    :param results: Results.
 
-    Returns:
-        One row per benchmark.
+    :returns: One row per benchmark.
     """
     rows = []
     for result in results:
@@ -208,27 +203,25 @@ def run_rows(results: Sequence[Mapping[str, Any]]) -> list[list[str]]:
 
 
 def targets_table(results: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Render the targets table (also the README's short table): one row per target.
+    """
+    Render the targets table (also the README's short table): one row per target.
 
-    Args:
-        results: Results.
+    :param results: Results.
 
-    Returns:
-        The table's lines.
+    :returns: The table's lines.
     """
     return _table(['Benchmark', 'Figure', 'Target', 'Measured', 'Ratio', 'Pass'],
                   target_rows(results))
 
 
 def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> str:
-    """Render results as markdown.
+    """
+    Render results as markdown.
 
-    Args:
-        results: Results.
-        everything: Include every figure.
+    :param results: Results.
+    :param everything: Include every figure.
 
-    Returns:
-        The markdown text.
+    :returns: The markdown text.
     """
     lines = ['## Performance', '']
     machine = next((r['machine'] for r in results if r.get('machine', {}).get('cpu_model')), {})
@@ -261,14 +254,13 @@ README_END = '<!-- bench-table:end -->'
 
 
 def update_readme(path: Path, results: Sequence[Mapping[str, Any]]) -> None:
-    """Replace the table between the README's markers, atomically.
+    """
+    Replace the table between the README's markers, atomically.
 
-    Args:
-        path: README file.
-        results: Results.
+    :param path: README file.
+    :param results: Results.
 
-    Raises:
-        ValueError: If the markers are missing or out of order.
+    :raises ValueError: If the markers are missing or out of order.
     """
     text = path.read_text(encoding='utf-8')
     begin, end = text.find(README_BEGIN), text.find(README_END)
@@ -280,15 +272,14 @@ def update_readme(path: Path, results: Sequence[Mapping[str, Any]]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print (or write) the markdown report.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        Exit code: 0, or 1 if there are no results.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    Print (or write) the markdown report.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: Exit code: 0, or 1 if there are no results.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('names', nargs='*', help='benchmarks to include (default: all)')
     parser.add_argument('--results', type=Path, default=RESULTS_DIR,
                         help='results directory (default: %(default)s)')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Rollout throughput: physics steps/s of ``Learner.policy_rollout`` vs raw ``mujoco.rollout``.
+"""
+Rollout throughput: physics steps/s of ``Learner.policy_rollout`` vs raw ``mujoco.rollout``.
 
 The subject is ``Learner.policy_rollout`` with ``learner.rollouts = n``: one batched actor
 forward and one MuJoCo call per action step, plus the replay buffer and normalizer updates.
@@ -44,14 +45,14 @@ TARGET_RATIO = 0.6
 
 
 def measure(bench: Bench, task: str, envs: int, repeats: int, quick: bool) -> None:
-    """Measure one task at one environment count and record its figures.
+    """
+    Measure one task at one environment count and record its figures.
 
-    Args:
-        bench: Where to record.
-        task: Task name.
-        envs: Environments rolled out as one batch.
-        repeats: Paired repeats.
-        quick: Tiny trajectories.
+    :param bench: Where to record.
+    :param task: Task name.
+    :param envs: Environments rolled out as one batch.
+    :param repeats: Paired repeats.
+    :param quick: Tiny trajectories.
     """
     overrides: dict[str, Any] = {
         **REFERENCE_NETWORK, 'learner.rollouts': envs, 'learner.use_planner': False,
@@ -83,14 +84,13 @@ def measure(bench: Bench, task: str, envs: int, repeats: int, quick: bool) -> No
 
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny sizes (smoke test).
-        tasks: Tasks to measure.
+    :param quick: Tiny sizes (smoke test).
+    :param tasks: Tasks to measure.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     envs = (1, 4) if quick else (1, 16, TARGET_ENVS, 256)
     repeats = 2 if quick else 5

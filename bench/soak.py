@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Soak: the policy node's logic at 1 kHz for minutes, and training for 50 epochs.
+"""
+Soak: the policy node's logic at 1 kHz for minutes, and training for 50 epochs.
 
 Part one drives ``ros.policy_logic.PolicyController`` (the policy node without ROS) with the
 default network (4x256, planar_hand) at a 1 kHz control rate: every tick takes a fresh state,
@@ -44,14 +45,13 @@ MB = 1024 * 1024
 
 
 def policy_soak(minutes: float, window_s: float = 60.0) -> dict[str, Any]:
-    """Run the policy controller at 1 kHz and summarize each window.
+    """
+    Run the policy controller at 1 kHz and summarize each window.
 
-    Args:
-        minutes: Duration.
-        window_s: Length of one summary window (a minute by default).
+    :param minutes: Duration.
+    :param window_s: Length of one summary window (a minute by default).
 
-    Returns:
-        Per-window p50/p99 of the tick compute time (all ticks, and ticks that queried the
+    :returns: Per-window p50/p99 of the tick compute time (all ticks, and ticks that queried the
         policy) in microseconds, RSS in MB, and the tick count.
     """
     from ddpg_manipulation.policy import Policy
@@ -105,17 +105,16 @@ def policy_soak(minutes: float, window_s: float = 60.0) -> dict[str, Any]:
 
 def run(quick: bool = False, minutes: float = 10.0, epochs: int = memory.EPOCHS,
         cycles: int = 0, capacity: int = 0) -> dict[str, Any]:
-    """Run both soaks and collect the figures.
+    """
+    Run both soaks and collect the figures.
 
-    Args:
-        quick: Tiny sizes (seconds, a few epochs) for the smoke test.
-        minutes: Duration of the policy soak.
-        epochs: Epochs of the training soak.
-        cycles: Cycles per training epoch (0: the task's 50).
-        capacity: Replay capacity in trajectories (0: bench.memory's default).
+    :param quick: Tiny sizes (seconds, a few epochs) for the smoke test.
+    :param minutes: Duration of the policy soak.
+    :param epochs: Epochs of the training soak.
+    :param cycles: Cycles per training epoch (0: the task's 50).
+    :param capacity: Replay capacity in trajectories (0: bench.memory's default).
 
-    Returns:
-        The benchmark result.
+    :returns: The benchmark result.
     """
     bench = Bench(NAME, quick)
     minutes = 0.05 if quick else minutes
@@ -155,15 +154,14 @@ def run(quick: bool = False, minutes: float = 10.0, epochs: int = memory.EPOCHS,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the soak and write ``bench/results/soak.json``.
-
-    Args:
-        argv: Arguments.
-
-    Returns:
-        Exit code.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    Run the soak and write ``bench/results/soak.json``.
+
+    :param argv: Arguments.
+
+    :returns: Exit code.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--quick', action='store_true', help='seconds, not minutes')
     parser.add_argument('--minutes', type=float, default=10.0,
                         help='policy soak duration (default: %(default)s)')

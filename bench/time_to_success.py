@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Time to the first evaluation success rate >= 0.9 (100 episodes, ``Learner.eval_agent``).
+"""
+Time to the first evaluation success rate >= 0.9 (100 episodes, ``Learner.eval_agent``).
 
 Per task and seed: build the demonstration graph (``planner.search.demonstration_graph``, when
 the planner is there), then train epoch after epoch, timestamping every epoch through the
@@ -47,13 +48,12 @@ QUICK = QUICK_TRAINING
 
 
 def demonstration_graph(params: ParameterContainer) -> tuple[Any, float, str]:
-    """Build the demonstration graph of a task, if the planner is available.
+    """
+    Build the demonstration graph of a task, if the planner is available.
 
-    Args:
-        params: Task parameters.
+    :param params: Task parameters.
 
-    Returns:
-        The graph (None if unavailable), the seconds spent, and a note.
+    :returns: The graph (None if unavailable), the seconds spent, and a note.
     """
     try:
         from ddpg_manipulation.planner.search import demonstration_graph as build
@@ -65,16 +65,15 @@ def demonstration_graph(params: ParameterContainer) -> tuple[Any, float, str]:
 
 
 def one_run(task: str, seed: int, cap_s: float, quick: bool) -> dict[str, Any]:
-    """Train one seed of a task until the success rate or the cap.
+    """
+    Train one seed of a task until the success rate or the cap.
 
-    Args:
-        task: Task name.
-        seed: Seed.
-        cap_s: Wall time cap of the run (planning included).
-        quick: Tiny sizes.
+    :param task: Task name.
+    :param seed: Seed.
+    :param cap_s: Wall time cap of the run (planning included).
+    :param quick: Tiny sizes.
 
-    Returns:
-        The run: reached, seconds (planning + training), epochs, per-epoch curve.
+    :returns: The run: reached, seconds (planning + training), epochs, per-epoch curve.
     """
     overrides: dict[str, Any] = {'seed': seed, **(QUICK if quick else {})}
     params = make_params(task, overrides)
@@ -123,16 +122,15 @@ def one_run(task: str, seed: int, cap_s: float, quick: bool) -> dict[str, Any]:
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] = (0, 1, 2),
         cap_minutes: float = 15.0) -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny sizes, one seed and a 2 s cap (smoke test).
-        tasks: Tasks.
-        seeds: Seeds per task.
-        cap_minutes: Wall time cap per run, planning included.
+    :param quick: Tiny sizes, one seed and a 2 s cap (smoke test).
+    :param tasks: Tasks.
+    :param seeds: Seeds per task.
+    :param cap_minutes: Wall time cap per run, planning included.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     if quick:
         seeds, cap_minutes = tuple(seeds)[:1], 2 / 60

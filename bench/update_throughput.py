@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Update throughput: the learner's updates/s vs a bare PyTorch DDPG update.
+"""
+Update throughput: the learner's updates/s vs a bare PyTorch DDPG update.
 
 The subject is the learner's updates as its cycle runs them,
 ``train_batches(batches, batch_size, discount)`` (the task's ``learner.batches`` per call):
@@ -47,16 +48,16 @@ TARGET_RATIO = 0.9
 
 def measure(bench: Bench, task: str, threads: int, her: float, updates: int, repeats: int,
             quick: bool) -> None:
-    """Measure one thread count and HER probability, and record the figures.
+    """
+    Measure one thread count and HER probability, and record the figures.
 
-    Args:
-        bench: Where to record.
-        task: Task whose state and action sizes set the network sizes.
-        threads: Torch intra-op threads.
-        her: HER probability.
-        updates: Updates per timed repeat.
-        repeats: Paired repeats.
-        quick: Tiny buffer.
+    :param bench: Where to record.
+    :param task: Task whose state and action sizes set the network sizes.
+    :param threads: Torch intra-op threads.
+    :param her: HER probability.
+    :param updates: Updates per timed repeat.
+    :param repeats: Paired repeats.
+    :param quick: Tiny buffer.
     """
     overrides: dict[str, Any] = {
         **REFERENCE_NETWORK, 'learner.her_probability': her, 'learner.use_planner': False,
@@ -109,14 +110,13 @@ def measure(bench: Bench, task: str, threads: int, her: float, updates: int, rep
 
 
 def run(quick: bool = False, task: str = 'planar_hand') -> dict[str, Any]:
-    """Run the benchmark.
+    """
+    Run the benchmark.
 
-    Args:
-        quick: Tiny sizes (smoke test).
-        task: Task whose state and action sizes (and updates per cycle) the learner takes.
+    :param quick: Tiny sizes (smoke test).
+    :param task: Task whose state and action sizes (and updates per cycle) the learner takes.
 
-    Returns:
-        The result.
+    :returns: The result.
     """
     updates = 5 if quick else 200
     repeats = 2 if quick else 5

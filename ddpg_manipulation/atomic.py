@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Atomic file writes: a temporary file next to the destination, then one rename.
+"""
+Atomic file writes: a temporary file next to the destination, then one rename.
 
 A reader sees the old file or the new one, never a half-written one, and a crash leaves at most
 a hidden temporary file. Files get the usual permissions (0666 minus the umask), as if written
@@ -30,15 +31,14 @@ import uuid
 
 
 def temporary_path(path: str | os.PathLike) -> Path:
-    """Name a fresh hidden file next to ``path`` (same file system, so a rename is atomic).
+    """
+    Name a fresh hidden file next to ``path`` (same file system, so a rename is atomic).
 
     The suffix is kept, since writers such as imageio or Pillow pick the format from it.
 
-    Args:
-        path: The destination.
+    :param path: The destination.
 
-    Returns:
-        A path that does not exist yet; its directory does.
+    :returns: A path that does not exist yet; its directory does.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,13 +47,12 @@ def temporary_path(path: str | os.PathLike) -> Path:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path``, on error it is removed.
+    """
+    Yield a temporary path to write; on success it replaces ``path``, on error it is removed.
 
-    Args:
-        path: The destination.
+    :param path: The destination.
 
-    Yields:
-        The temporary path; the caller creates and writes it.
+    :yields: The temporary path; the caller creates and writes it.
     """
     tmp = temporary_path(path)
     replaced = False
@@ -69,14 +68,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write bytes atomically.
+    """
+    Write bytes atomically.
 
-    Args:
-        path: The destination.
-        data: The content.
+    :param path: The destination.
+    :param data: The content.
 
-    Returns:
-        The destination path.
+    :returns: The destination path.
     """
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -84,26 +82,24 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write JSON (indented, UTF-8) atomically.
+    """
+    Write JSON (indented, UTF-8) atomically.
 
-    Args:
-        path: The destination.
-        data: JSON-serializable data.
+    :param path: The destination.
+    :param data: JSON-serializable data.
 
-    Returns:
-        The destination path.
+    :returns: The destination path.
     """
     return write_bytes(path, (json.dumps(data, indent=2) + '\n').encode())
 
 
 def usual_permissions(directory: bool = False) -> int:
-    """Permissions a newly created file or directory gets under the current umask.
+    """
+    Permissions a newly created file or directory gets under the current umask.
 
-    Args:
-        directory: For a directory (0777 minus umask) rather than a file (0666 minus umask).
+    :param directory: For a directory (0777 minus umask) rather than a file (0666 minus umask).
 
-    Returns:
-        The mode bits.
+    :returns: The mode bits.
     """
     umask = os.umask(0)
     os.umask(umask)

@@ -38,10 +38,10 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every available subcommand.
+    """
+    Build the argument parser with every available subcommand.
 
-    Returns:
-        The parser.
+    :returns: The parser.
     """
     parser = argparse.ArgumentParser(
         prog='ddpg-manipulation',
@@ -58,13 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI.
+    """
+    Run the CLI.
 
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
+    :param argv: Arguments (default: ``sys.argv[1:]``).
 
-    Returns:
-        Process exit code: 0 success, 1 a failed check (e.g. a bad file), 2 bad usage.
+    :returns: Process exit code: 0 success, 1 a failed check (e.g. a bad file), 2 bad usage.
     """
     from ddpg_manipulation.errors import PackageError
 

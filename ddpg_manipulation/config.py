@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Task configuration: task YAML -> typed, validated parameters.
+"""
+Task configuration: task YAML -> typed, validated parameters.
 
 A task YAML is a nested mapping whose sections and keys must all exist in ``tasks/defaults.yaml``.
 The values are exposed flat, ``section.key`` as ``params.section_key``, the names the seed
@@ -92,13 +93,12 @@ class ConfigError(PackageError, ValueError):
 
 
 def parse_number(text: str) -> float | None:
-    """Parse the literal forms ``pi``, ``-pi/2``, ``2*pi``, ``3*pi/4`` without evaluating them.
+    """
+    Parse the literal forms ``pi``, ``-pi/2``, ``2*pi``, ``3*pi/4`` without evaluating them.
 
-    Args:
-        text: The string found in a number field.
+    :param text: The string found in a number field.
 
-    Returns:
-        The value, or None if the text is not one of the literal forms.
+    :returns: The value, or None if the text is not one of the literal forms.
     """
     match = _PI_LITERAL.match(text)
     if match is None:
@@ -133,22 +133,21 @@ def _safe_load(path: Path) -> Any:
 
 
 def load_defaults() -> dict[str, Any]:
-    """Read the defaults of every parameter.
+    """
+    Read the defaults of every parameter.
 
-    Returns:
-        Flat mapping ``section.key`` -> default value.
+    :returns: Flat mapping ``section.key`` -> default value.
     """
     return _flatten(_safe_load(DEFAULTS_FILE))
 
 
 def resolve_task_file(task: str | os.PathLike) -> Path:
-    """Find a task YAML: a bundled task name (``box_push``) or a path to a ``.yaml`` file.
+    """
+    Find a task YAML: a bundled task name (``box_push``) or a path to a ``.yaml`` file.
 
-    Args:
-        task: Task name or path.
+    :param task: Task name or path.
 
-    Returns:
-        Absolute path of the YAML file.
+    :returns: Absolute path of the YAML file.
     """
     text = str(task)
     if text.endswith(('.yaml', '.yml')) or os.sep in text:
@@ -166,22 +165,21 @@ def resolve_task_file(task: str | os.PathLike) -> Path:
 
 
 def bundled_tasks() -> list[str]:
-    """List the names of the tasks shipped with the package.
+    """
+    List the names of the tasks shipped with the package.
 
-    Returns:
-        Sorted task names.
+    :returns: Sorted task names.
     """
     return sorted(p.stem for p in TASKS_DIR.glob('*.yaml') if p.stem != 'defaults')
 
 
 def parse_set(assignment: str) -> tuple[str, Any]:
-    """Parse a command-line override ``section.key=value``; the value is read as YAML data.
+    """
+    Parse a command-line override ``section.key=value``; the value is read as YAML data.
 
-    Args:
-        assignment: Text such as ``learner.batches=20`` or ``action.range=[1, 2]``.
+    :param assignment: Text such as ``learner.batches=20`` or ``action.range=[1, 2]``.
 
-    Returns:
-        The dotted key and the parsed value.
+    :returns: The dotted key and the parsed value.
     """
     key, sep, text = assignment.partition('=')
     if not sep or not key.strip():
@@ -195,14 +193,13 @@ def parse_set(assignment: str) -> tuple[str, Any]:
 
 
 def actuated_qpos_indices(model: mujoco.MjModel, where: object = 'model') -> list[int]:
-    """Positions of the actuated joints inside the state ``[qpos, qvel(, act)]``.
+    """
+    Positions of the actuated joints inside the state ``[qpos, qvel(, act)]``.
 
-    Args:
-        model: The MuJoCo model.
-        where: Name of the model file, for the error message.
+    :param model: The MuJoCo model.
+    :param where: Name of the model file, for the error message.
 
-    Returns:
-        One qpos index per actuator, in actuator order.
+    :returns: One qpos index per actuator, in actuator order.
     """
     indices = []
     for actuator in range(model.nu):
@@ -216,12 +213,12 @@ def actuated_qpos_indices(model: mujoco.MjModel, where: object = 'model') -> lis
 
 
 class ParameterContainer:
-    """Typed, validated parameters of one task, exposed under the seed's flat names.
+    """
+    Typed, validated parameters of one task, exposed under the seed's flat names.
 
-    Args:
-        task: Bundled task name (``box_push``) or path to a task YAML.
-        overrides: Extra values, as a nested mapping or flat ``{'learner.batches': 20}``;
-            they are validated like the file's own values.
+    :param task: Bundled task name (``box_push``) or path to a task YAML.
+    :param overrides: Extra values, as a nested mapping or flat ``{'learner.batches': 20}``; they
+        are validated like the file's own values.
     """
 
     def __init__(
@@ -345,14 +342,14 @@ class ParameterContainer:
 
     @property
     def action_dimension(self) -> int:
-        """Number of actuators of the task's model."""
+        """Return the number of actuators of the task's model."""
         return self.model.nu
 
     def to_dict(self) -> dict[str, dict[str, Any] | Any]:
-        """Return the parameters as the nested mapping a task YAML holds.
+        """
+        Return the parameters as the nested mapping a task YAML holds.
 
-        Returns:
-            Nested mapping of plain Python values.
+        :returns: Nested mapping of plain Python values.
         """
         tree: dict[str, Any] = {}
         for dotted, value in self._values.items():
@@ -364,13 +361,13 @@ class ParameterContainer:
         return tree
 
     def config_hash(self) -> str:
-        """Hash what defines the task (model and task parameters), not the training schedule.
+        """
+        Hash what defines the task (model and task parameters), not the training schedule.
 
         Two runs with different epochs or seeds share a hash; a checkpoint is loadable where the
         hash of the task it was trained on equals the hash of the task it is used with.
 
-        Returns:
-            Hex sha256 over the model file and the task-defining parameters.
+        :returns: Hex sha256 over the model file and the task-defining parameters.
         """
         defining = {
             k: v for k, v in self._values.items()
@@ -381,13 +378,12 @@ class ParameterContainer:
         return digest.hexdigest()
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ParameterContainer:
-        """Return a new container with the same task file and further overrides applied.
+        """
+        Return a new container with the same task file and further overrides applied.
 
-        Args:
-            overrides: Values as for the constructor.
+        :param overrides: Values as for the constructor.
 
-        Returns:
-            The new container; this one is unchanged.
+        :returns: The new container; this one is unchanged.
         """
         merged = dict(self._values)
         merged.update(_flatten_any(overrides))

@@ -16,7 +16,8 @@
 
 
 class PackageError(Exception):
-    """Bad input or an unusable environment, with a message that says what and where.
+    """
+    Bad input or an unusable environment, with a message that says what and where.
 
     Each concrete error also derives from ValueError (bad input) or RuntimeError (the
     environment), so callers may catch those too; the CLI prints any PackageError in one line

@@ -27,14 +27,14 @@ from ddpg_manipulation.sim.plant import MujocoPlant
 
 @dataclass
 class EvaluationResult:
-    """Outcome of an evaluation.
+    """
+    Outcome of an evaluation.
 
-    Args:
-        success_rate: Share of episodes ending below the final success distance.
-        relative_distance: Mean final relative distance.
-        relative_distances: Final relative distance of each episode, shape (episodes,).
-        states: Visited states, shape (episodes, steps + 1, nx).
-        goals: Goals, shape (episodes, nx).
+    :param success_rate: Share of episodes ending below the final success distance.
+    :param relative_distance: Mean final relative distance.
+    :param relative_distances: Final relative distance of each episode, shape (episodes,).
+    :param states: Visited states, shape (episodes, steps + 1, nx).
+    :param goals: Goals, shape (episodes, nx).
     """
 
     success_rate: float
@@ -48,20 +48,19 @@ def evaluate(
     policy: Policy, params: ParameterContainer, episodes: int = 100, seed: int | None = None,
     plant: MujocoPlant | None = None,
 ) -> EvaluationResult:
-    """Run seeded evaluation episodes of a policy, batched.
+    """
+    Run seeded evaluation episodes of a policy, batched.
 
     With the default seed the starts and goals are those of ``Learner.eval_agent``, so the
     figures equal the training run's last evaluation.
 
-    Args:
-        policy: The policy.
-        params: Task parameters.
-        episodes: Number of episodes.
-        seed: Seed of the start/goal sampler; default ``params.seed``.
-        plant: Plant to simulate with (built from ``params`` if None).
+    :param policy: The policy.
+    :param params: Task parameters.
+    :param episodes: Number of episodes.
+    :param seed: Seed of the start/goal sampler; default ``params.seed``.
+    :param plant: Plant to simulate with (built from ``params`` if None).
 
-    Returns:
-        Success rate, mean relative distance and the trajectories.
+    :returns: Success rate, mean relative distance and the trajectories.
     """
     plant = plant or MujocoPlant(params)
     generator = torch.Generator().manual_seed((params.seed if seed is None else seed) + 10_000)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Export a trained policy (normalizer + actor) to one ONNX or TorchScript file.
+"""
+Export a trained policy (normalizer + actor) to one ONNX or TorchScript file.
 
 The file maps ``state`` and ``goal`` (float32, shape (batch, nx), any batch) to the normalized
 ``action`` in [-1, 1] (float32, shape (batch, nu)), exactly as ``Policy.act`` does, and carries
@@ -71,13 +72,13 @@ class ExportError(PackageError, ValueError):
 
 
 class NormalizedActor(nn.Module):
-    """Normalizer and actor in one module: (state, goal) -> normalized action.
+    """
+    Normalizer and actor in one module: (state, goal) -> normalized action.
 
-    Args:
-        layers: The actor's layers (``DDP.net``: Linear/ReLU/.../Tanh).
-        mean: Normalizer mean of a state, shape (nx,).
-        std: Normalizer standard deviation of a state, shape (nx,).
-        clip_range: Normalized observations are clipped to +- this.
+    :param layers: The actor's layers (``DDP.net``: Linear/ReLU/.../Tanh).
+    :param mean: Normalizer mean of a state, shape (nx,).
+    :param std: Normalizer standard deviation of a state, shape (nx,).
+    :param clip_range: Normalized observations are clipped to +- this.
     """
 
     def __init__(self, layers: nn.Sequential, mean: torch.Tensor, std: torch.Tensor,
@@ -89,14 +90,13 @@ class NormalizedActor(nn.Module):
         self.clip_range = float(clip_range)
 
     def forward(self, state: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
-        """Compute normalized actions.
+        """
+        Compute normalized actions.
 
-        Args:
-            state: States, shape (batch, nx).
-            goal: Goals, shape (batch, nx).
+        :param state: States, shape (batch, nx).
+        :param goal: Goals, shape (batch, nx).
 
-        Returns:
-            Actions in [-1, 1], shape (batch, nu).
+        :returns: Actions in [-1, 1], shape (batch, nu).
         """
         obs = torch.cat([state, goal], dim=-1)
         obs = ((obs - self.mean) / self.std).clamp(-self.clip_range, self.clip_range)
@@ -104,13 +104,12 @@ class NormalizedActor(nn.Module):
 
 
 def policy_metadata(policy: Policy) -> dict[str, Any]:
-    """Collect what a deployment needs besides the network, from a checkpoint-loaded policy.
+    """
+    Collect what a deployment needs besides the network, from a checkpoint-loaded policy.
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
+    :param policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
 
-    Returns:
-        Key -> plain JSON-able value.
+    :returns: Key -> plain JSON-able value.
     """
     params, manifest, norm = policy.params, policy.metadata, policy.normalizer
     return {
@@ -153,13 +152,12 @@ def policy_metadata(policy: Policy) -> dict[str, Any]:
 
 
 def normalized_actor(policy: Policy) -> NormalizedActor:
-    """Build the exportable module of a checkpoint-loaded policy (a copy, in eval mode).
+    """
+    Build the exportable module of a checkpoint-loaded policy (a copy, in eval mode).
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
+    :param policy: A policy from ``Policy.load`` of a checkpoint (torch backend).
 
-    Returns:
-        The module.
+    :returns: The module.
     """
     if not hasattr(policy, 'network'):
         raise ExportError(f'{policy.metadata.get("path")}: only a checkpoint (torch) policy can '
@@ -172,14 +170,13 @@ def normalized_actor(policy: Policy) -> NormalizedActor:
 
 
 def onnx_model(module: NormalizedActor, metadata: dict[str, Any]) -> Any:
-    """Write the graph of a normalized actor as an ONNX model.
+    """
+    Write the graph of a normalized actor as an ONNX model.
 
-    Args:
-        module: The module (normalizer + Linear/ReLU/Tanh layers).
-        metadata: Metadata to store (values are JSON-encoded).
+    :param module: The module (normalizer + Linear/ReLU/Tanh layers).
+    :param metadata: Metadata to store (values are JSON-encoded).
 
-    Returns:
-        The checked ``onnx.ModelProto``.
+    :returns: The checked ``onnx.ModelProto``.
     """
     try:
         import onnx
@@ -241,14 +238,13 @@ def onnx_model(module: NormalizedActor, metadata: dict[str, Any]) -> Any:
 
 
 def export_onnx(policy: Policy, path: str | os.PathLike) -> Path:
-    """Write a checkpoint-loaded policy as one ONNX file, atomically.
+    """
+    Write a checkpoint-loaded policy as one ONNX file, atomically.
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint.
-        path: Destination ``.onnx`` file.
+    :param policy: A policy from ``Policy.load`` of a checkpoint.
+    :param path: Destination ``.onnx`` file.
 
-    Returns:
-        The file.
+    :returns: The file.
     """
     model = onnx_model(normalized_actor(policy), policy_metadata(policy))
     return write_bytes(Path(path), model.SerializeToString())
@@ -264,14 +260,13 @@ def _quiet_jit() -> Iterator[None]:
 
 
 def export_torchscript(policy: Policy, path: str | os.PathLike) -> Path:
-    """Write a checkpoint-loaded policy as one TorchScript file, atomically.
+    """
+    Write a checkpoint-loaded policy as one TorchScript file, atomically.
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint.
-        path: Destination file (``.pt``).
+    :param policy: A policy from ``Policy.load`` of a checkpoint.
+    :param path: Destination file (``.pt``).
 
-    Returns:
-        The file.
+    :returns: The file.
     """
     metadata = {key: json.dumps(value) for key, value in policy_metadata(policy).items()}
     path = Path(path)
@@ -283,13 +278,12 @@ def export_torchscript(policy: Policy, path: str | os.PathLike) -> Path:
 
 
 def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
-    """Load an exported TorchScript policy and its metadata.
+    """
+    Load an exported TorchScript policy and its metadata.
 
-    Args:
-        path: File written by :func:`export_torchscript`.
+    :param path: File written by :func:`export_torchscript`.
 
-    Returns:
-        The module (``module(state, goal) -> action``) and the parsed metadata.
+    :returns: The module (``module(state, goal) -> action``) and the parsed metadata.
     """
     files = {TORCHSCRIPT_METADATA: ''}
     try:
@@ -303,14 +297,13 @@ def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, d
 
 
 def default_output(policy: Policy, export_format: str) -> Path:
-    """Name an export after its task and epoch, in the current directory.
+    """
+    Name an export after its task and epoch, in the current directory.
 
-    Args:
-        policy: The policy.
-        export_format: ``onnx`` or ``torchscript``.
+    :param policy: The policy.
+    :param export_format: ``onnx`` or ``torchscript``.
 
-    Returns:
-        E.g. ``box_push_epoch_000030.onnx``.
+    :returns: E.g. ``box_push_epoch_000030.onnx``.
     """
     epoch = policy.metadata.get('epoch')
     stem = policy.params.task_name + (f'_epoch_{int(epoch):06d}' if epoch is not None else '')
@@ -318,15 +311,14 @@ def default_output(policy: Policy, export_format: str) -> Path:
 
 
 def export_policy(policy: Policy, export_format: str, path: str | os.PathLike) -> Path:
-    """Export in the given format.
+    """
+    Export in the given format.
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint.
-        export_format: ``onnx`` or ``torchscript``.
-        path: Destination file.
+    :param policy: A policy from ``Policy.load`` of a checkpoint.
+    :param export_format: ``onnx`` or ``torchscript``.
+    :param path: Destination file.
 
-    Returns:
-        The file.
+    :returns: The file.
     """
     if export_format == 'onnx':
         return export_onnx(policy, path)
@@ -337,20 +329,19 @@ def export_policy(policy: Policy, export_format: str, path: str | os.PathLike) -
 
 def parity(policy: Policy, path: str | os.PathLike, export_format: str, samples: int = 256,
            seed: int = 0) -> float:
-    """Compare an exported file with the policy it came from on random states and goals.
+    """
+    Compare an exported file with the policy it came from on random states and goals.
 
     The inputs spread over several normalizer standard deviations around the mean, so that the
     observation clip is exercised too.
 
-    Args:
-        policy: The checkpoint-loaded policy.
-        path: The exported file.
-        export_format: ``onnx`` or ``torchscript``.
-        samples: Number of random (state, goal) pairs, run as one batch.
-        seed: Seed of the inputs.
+    :param policy: The checkpoint-loaded policy.
+    :param path: The exported file.
+    :param export_format: ``onnx`` or ``torchscript``.
+    :param samples: Number of random (state, goal) pairs, run as one batch.
+    :param seed: Seed of the inputs.
 
-    Returns:
-        Maximum absolute difference of the normalized actions.
+    :returns: Maximum absolute difference of the normalized actions.
     """
     generator = np.random.default_rng(seed)
     mean = np.asarray(policy.normalizer['mean'], dtype=np.float32)
@@ -370,18 +361,17 @@ def parity(policy: Policy, path: str | os.PathLike, export_format: str, samples:
 
 def export_verified(policy: Policy, export_format: str, path: str | os.PathLike,
                     tolerance: float = PARITY_TOLERANCE) -> tuple[Path, float]:
-    """Export, compare with the policy (:func:`parity`), and only then move the file in place.
+    """
+    Export, compare with the policy (:func:`parity`), and only then move the file in place.
 
     A file that disagrees with its checkpoint never replaces a good one at ``path``.
 
-    Args:
-        policy: A policy from ``Policy.load`` of a checkpoint.
-        export_format: ``onnx`` or ``torchscript``.
-        path: Destination file.
-        tolerance: Largest accepted absolute difference of the normalized actions.
+    :param policy: A policy from ``Policy.load`` of a checkpoint.
+    :param export_format: ``onnx`` or ``torchscript``.
+    :param path: Destination file.
+    :param tolerance: Largest accepted absolute difference of the normalized actions.
 
-    Returns:
-        The file and the measured maximum absolute difference.
+    :returns: The file and the measured maximum absolute difference.
     """
     path = Path(path)
     with atomic_path(path) as staged:  # moved into place only if the parity check passes

@@ -26,27 +26,25 @@ from ddpg_manipulation.atomic import atomic_path
 
 
 def new_figure(**kwargs: Any) -> Figure:
-    """Create a figure that draws without pyplot: no display, no global backend state.
+    """
+    Create a figure that draws without pyplot: no display, no global backend state.
 
-    Args:
-        **kwargs: ``matplotlib.figure.Figure`` arguments (``figsize``, ``layout``, ...).
+    :param kwargs: ``matplotlib.figure.Figure`` arguments (``figsize``, ``layout``, ...).
 
-    Returns:
-        The figure; it is garbage collected like any object (nothing to close).
+    :returns: The figure; it is garbage collected like any object (nothing to close).
     """
     return Figure(**kwargs)
 
 
 def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
-    """Write a matplotlib figure to PNG through a temporary file and a rename.
+    """
+    Write a matplotlib figure to PNG through a temporary file and a rename.
 
-    Args:
-        figure: The figure.
-        path: Destination.
-        dpi: Resolution.
+    :param figure: The figure.
+    :param path: Destination.
+    :param dpi: Resolution.
 
-    Returns:
-        The destination path.
+    :returns: The destination path.
     """
     path = Path(path)
     with atomic_path(path) as tmp:
@@ -57,16 +55,15 @@ def save_figure_atomically(figure: Any, path: str | os.PathLike, dpi: int = 110)
 def plot_learning_curves(
     runs: Mapping[str, Sequence[Mapping[str, Any]]], path: str | os.PathLike, title: str = '',
 ) -> Path:
-    """Draw the per-epoch metrics of one or more runs, overlaid.
+    """
+    Draw the per-epoch metrics of one or more runs, overlaid.
 
-    Args:
-        runs: Label -> the run's history (one dict per epoch with ``epoch``, ``success_rate``,
-            ``relative_distance`` and ``demo_share``).
-        path: PNG to write.
-        title: Figure title.
+    :param runs: Label -> the run's history (one dict per epoch with ``epoch``, ``success_rate``,
+        ``relative_distance`` and ``demo_share``).
+    :param path: PNG to write.
+    :param title: Figure title.
 
-    Returns:
-        The PNG path.
+    :returns: The PNG path.
     """
     figure = new_figure(figsize=(13, 3.6), layout='constrained')
     axes = figure.subplots(1, 3)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Policy: a trained checkpoint -> actions for (state, goal). Used by eval, export and ROS.
+"""
+Policy: a trained checkpoint -> actions for (state, goal). Used by eval, export and ROS.
 
 The policy speaks numpy at its boundary (``act``, ``start_end_actions``) so that callers such as
 the ROS policy node need no torch types; the torch backend converts internally.
@@ -53,14 +54,13 @@ class PolicyFileError(PackageError, ValueError):
 
 
 def decode_export_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]:
-    """Parse and check the metadata of an exported policy file.
+    """
+    Parse and check the metadata of an exported policy file.
 
-    Args:
-        raw: Key -> JSON string, as stored in the file.
-        where: The file, for error messages.
+    :param raw: Key -> JSON string, as stored in the file.
+    :param where: The file, for error messages.
 
-    Returns:
-        Key -> parsed value.
+    :returns: Key -> parsed value.
     """
     metadata = {}
     for key, text in raw.items():
@@ -106,19 +106,19 @@ def decode_export_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]
 
 
 class Policy:
-    """A deterministic policy: normalizer + actor, with the task's action definition.
+    """
+    A deterministic policy: normalizer + actor, with the task's action definition.
 
     Build it with :meth:`load`; the constructor takes already-loaded parts, so a backend that
     needs neither torch nor MuJoCo (e.g. onnxruntime) can build one from its own metadata.
 
-    Args:
-        actions: The task's action space.
-        forward: Maps normalized observations (batch, 2 * nx) float32 -> actions (batch, nu).
-        mean: Normalizer mean, shape (nx,).
-        std: Normalizer standard deviation, shape (nx,).
-        clip_range: Normalized observations are clipped to +- this.
-        actuated_pos: Indices of the actuated joint positions in the state.
-        metadata: Where the policy came from: task name, config hash, sizes, path, ...
+    :param actions: The task's action space.
+    :param forward: Maps normalized observations (batch, 2 * nx) float32 -> actions (batch, nu).
+    :param mean: Normalizer mean, shape (nx,).
+    :param std: Normalizer standard deviation, shape (nx,).
+    :param clip_range: Normalized observations are clipped to +- this.
+    :param actuated_pos: Indices of the actuated joint positions in the state.
+    :param metadata: Where the policy came from: task name, config hash, sizes, path, ...
     """
 
     def __init__(
@@ -138,17 +138,16 @@ class Policy:
 
     @classmethod
     def load(cls, path: str | os.PathLike, task: str | os.PathLike | None = None) -> Policy:
-        """Load a policy from a checkpoint (directory, run/output directory, or URL).
+        """
+        Load a policy from a checkpoint (directory, run/output directory, or URL).
 
         A path ending in ``.onnx`` is an exported policy: it loads with :meth:`load_onnx`
         (onnxruntime and numpy only, one intra-op thread).
 
-        Args:
-            path: Checkpoint location (see ``checkpoint.load``), or an ``.onnx`` file.
-            task: Task name or YAML the checkpoint must belong to; default: the manifest's task.
+        :param path: Checkpoint location (see ``checkpoint.load``), or an ``.onnx`` file.
+        :param task: Task name or YAML the checkpoint must belong to; default: the manifest's task.
 
-        Returns:
-            The policy.
+        :returns: The policy.
         """
         if str(path).lower().endswith('.onnx'):
             return cls.load_onnx(path, task=task)
@@ -198,20 +197,19 @@ class Policy:
     def load_onnx(
         cls, path: str | os.PathLike, task: str | os.PathLike | None = None, threads: int = 1,
     ) -> Policy:
-        """Load an exported ``.onnx`` policy to run with onnxruntime: no torch, no MuJoCo.
+        """
+        Load an exported ``.onnx`` policy to run with onnxruntime: no torch, no MuJoCo.
 
         The normalizer is part of the ONNX graph (inputs ``state`` and ``goal``), so this
         policy's own normalization is the identity; the statistics are in ``normalizer``.
 
-        Args:
-            path: The ``.onnx`` file written by ``ddpg-manipulation export``.
-            task: Task name or YAML path the policy must belong to (compared by name).
-            threads: onnxruntime intra-op threads. The default 1 runs on the calling thread:
-                lowest latency for one state at a time and no cores taken from the robot; 0
-                lets onnxruntime use every core.
+        :param path: The ``.onnx`` file written by ``ddpg-manipulation export``.
+        :param task: Task name or YAML path the policy must belong to (compared by name).
+        :param threads: onnxruntime intra-op threads. The default 1 runs on the calling thread:
+            lowest latency for one state at a time and no cores taken from the robot; 0 lets
+            onnxruntime use every core.
 
-        Returns:
-            The policy, with ``session`` (the onnxruntime session) and ``normalizer``.
+        :returns: The policy, with ``session`` (the onnxruntime session) and ``normalizer``.
         """
         try:
             import onnxruntime
@@ -273,14 +271,13 @@ class Policy:
         return policy
 
     def normalize(self, states: np.ndarray, goals: np.ndarray) -> np.ndarray:
-        """Build normalized, clipped observations.
+        """
+        Build normalized, clipped observations.
 
-        Args:
-            states: States, shape (batch, nx).
-            goals: Goals, shape (batch, nx).
+        :param states: States, shape (batch, nx).
+        :param goals: Goals, shape (batch, nx).
 
-        Returns:
-            Observations, shape (batch, 2 * nx), float32.
+        :returns: Observations, shape (batch, 2 * nx), float32.
         """
         # In float64: extreme (finite) inputs then saturate at the clip instead of overflowing.
         obs = np.concatenate([states, goals], axis=-1).astype(np.float64, copy=False)
@@ -288,14 +285,13 @@ class Policy:
         return normalized.astype(np.float32)
 
     def act(self, states: np.ndarray, goals: np.ndarray) -> np.ndarray:
-        """Select normalized actions without exploration.
+        """
+        Select normalized actions without exploration.
 
-        Args:
-            states: States, shape (nx,) or (batch, nx).
-            goals: Goals, same shape as ``states``.
+        :param states: States, shape (nx,) or (batch, nx).
+        :param goals: Goals, same shape as ``states``.
 
-        Returns:
-            Normalized actions in [-1, 1], shape (nu,) or (batch, nu).
+        :returns: Normalized actions in [-1, 1], shape (nu,) or (batch, nu).
         """
         states, goals = np.asarray(states), np.asarray(goals)
         single = states.ndim == 1
@@ -319,15 +315,14 @@ class Policy:
     def start_end_actions(
         self, states: np.ndarray, goals: np.ndarray, previous_end: np.ndarray | None = None
     ) -> np.ndarray:
-        """Actuator targets (start and end of the first-order hold) for the next action step.
+        """
+        Actuator targets (start and end of the first-order hold) for the next action step.
 
-        Args:
-            states: States, shape (nx,) or (batch, nx).
-            goals: Goals, same shape.
-            previous_end: Previous end actions, or None.
+        :param states: States, shape (nx,) or (batch, nx).
+        :param goals: Goals, same shape.
+        :param previous_end: Previous end actions, or None.
 
-        Returns:
-            Start and end targets within the action bounds, shape ([batch,] 2, nu), float64.
+        :returns: Start and end targets within the action bounds, shape ([batch,] 2, nu), float64.
         """
         normalized = self.act(states, goals).astype(np.float64)
         relative = self.actions.relative_actions(normalized)

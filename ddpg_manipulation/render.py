@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Headless rendering of trajectories: videos (``.mp4``, ``.gif``) and frame strips (``.png``).
+"""
+Headless rendering of trajectories: videos (``.mp4``, ``.gif``) and frame strips (``.png``).
 
 The goal is drawn as a translucent green ghost of the goal state. Only the bodies whose position
 enters the task's distance (a nonzero ``reward.distance_scaling`` entry, and their children) are
@@ -72,10 +73,10 @@ class RenderError(PackageError, RuntimeError):
 
 
 def gl_backend() -> str:
-    """Choose the OpenGL backend for offscreen rendering, probing when ``MUJOCO_GL`` is unset.
+    """
+    Choose the OpenGL backend for offscreen rendering, probing when ``MUJOCO_GL`` is unset.
 
-    Returns:
-        ``egl``, ``osmesa`` or ``glfw``; also exported as ``MUJOCO_GL`` (and, for ``egl`` and
+    :returns: ``egl``, ``osmesa`` or ``glfw``; also exported as ``MUJOCO_GL`` (and, for ``egl`` and
         ``osmesa``, as ``PYOPENGL_PLATFORM`` if that was unset), so child processes agree.
     """
     global _backend
@@ -110,13 +111,12 @@ def gl_backend() -> str:
 
 
 def probe_backend(backend: str) -> str | None:
-    """Check in a child process that a GL backend can create a context and a MuJoCo renderer.
+    """
+    Check in a child process that a GL backend can create a context and a MuJoCo renderer.
 
-    Args:
-        backend: ``egl`` or ``osmesa``.
+    :param backend: ``egl`` or ``osmesa``.
 
-    Returns:
-        None if it works, else the last line of the child's error.
+    :returns: None if it works, else the last line of the child's error.
     """
     env = dict(os.environ, MUJOCO_GL=backend, PYOPENGL_PLATFORM=backend)
     package_root = str(Path(__file__).resolve().parent.parent)
@@ -165,14 +165,13 @@ def _probe_main(backend: str) -> int:
 
 
 def goal_bodies(model: mujoco.MjModel, distance_scaling: Sequence[float]) -> set[int]:
-    """Find the bodies whose pose the goal fixes: a joint with a weighted position, and below.
+    """
+    Find the bodies whose pose the goal fixes: a joint with a weighted position, and below.
 
-    Args:
-        model: The model.
-        distance_scaling: Diagonal distance scaling of the state (qpos entries first).
+    :param model: The model.
+    :param distance_scaling: Diagonal distance scaling of the state (qpos entries first).
 
-    Returns:
-        Body ids (never the world body); every moving body if no position is weighted.
+    :returns: Body ids (never the world body); every moving body if no position is weighted.
     """
     scaling = np.asarray(distance_scaling, dtype=np.float64)[:model.nq]
     widths = {int(mujoco.mjtJoint.mjJNT_FREE): 7, int(mujoco.mjtJoint.mjJNT_BALL): 4}
@@ -194,15 +193,14 @@ def goal_bodies(model: mujoco.MjModel, distance_scaling: Sequence[float]) -> set
 
 
 def relative_distances(params: Any, states: np.ndarray, goals: np.ndarray) -> np.ndarray:
-    """Compute the relative distance of every state of every episode to its goal.
+    """
+    Compute the relative distance of every state of every episode to its goal.
 
-    Args:
-        params: Task parameters (``reward_distance_scaling``).
-        states: States, shape (episodes, steps + 1, nx); index 0 is the start.
-        goals: Goals, shape (episodes, nx).
+    :param params: Task parameters (``reward_distance_scaling``).
+    :param states: States, shape (episodes, steps + 1, nx); index 0 is the start.
+    :param goals: Goals, shape (episodes, nx).
 
-    Returns:
-        Relative distances, shape (episodes, steps + 1): 1 = no progress, 0 = at the goal.
+    :returns: Relative distances, shape (episodes, steps + 1): 1 = no progress, 0 = at the goal.
     """
     scaling = np.asarray(params.reward_distance_scaling, dtype=np.float64)
     scaled = (states - goals[:, None]) * scaling
@@ -211,17 +209,17 @@ def relative_distances(params: Any, states: np.ndarray, goals: np.ndarray) -> np
 
 
 class SceneRenderer:
-    """Offscreen renderer of a task's states, with the goal as a translucent ghost.
+    """
+    Offscreen renderer of a task's states, with the goal as a translucent ghost.
 
     Use it as a context manager (or call :meth:`close`): it owns a GL context.
 
-    Args:
-        params: Task parameters (``model_path``, ``reward_distance_scaling``).
-        width: Image width in pixels.
-        height: Image height in pixels.
-        camera: Name of a camera of the model; default a free camera fitted by
-            :meth:`fit_camera`.
-        antialias: Multisample (4x); costs about twice the time per frame in software GL.
+    :param params: Task parameters (``model_path``, ``reward_distance_scaling``).
+    :param width: Image width in pixels.
+    :param height: Image height in pixels.
+    :param camera: Name of a camera of the model; default a free camera fitted by
+        :meth:`fit_camera`.
+    :param antialias: Multisample (4x); costs about twice the time per frame in software GL.
     """
 
     def __init__(self, params: Any, width: int = 320, height: int = 240,
@@ -291,14 +289,14 @@ class SceneRenderer:
 
     def fit_camera(self, states: np.ndarray, azimuth: float = 90.0,
                    elevation: float = DEFAULT_ELEVATION) -> None:
-        """Aim the free camera so that every given state fits in the image.
+        """
+        Aim the free camera so that every given state fits in the image.
 
         The default azimuth looks along +y: x to the right, z up, the plane both tasks use.
 
-        Args:
-            states: States to fit, shape (n, nx) (e.g. every frame and the goals).
-            azimuth: Camera azimuth in degrees.
-            elevation: Camera elevation in degrees (negative looks down).
+        :param states: States to fit, shape (n, nx) (e.g. every frame and the goals).
+        :param azimuth: Camera azimuth in degrees.
+        :param elevation: Camera elevation in degrees (negative looks down).
         """
         if self._fixed_camera:
             return
@@ -316,15 +314,14 @@ class SceneRenderer:
 
     def render(self, state: np.ndarray, goal: np.ndarray | None = None,
                overlay: tuple[str, str] | None = None) -> np.ndarray:
-        """Render one state.
+        """
+        Render one state.
 
-        Args:
-            state: State ``[qpos, qvel(, act)]``, shape (nx,).
-            goal: Goal state drawn as a ghost, shape (nx,), or None.
-            overlay: Text columns (labels, values) drawn at the top left, or None.
+        :param state: State ``[qpos, qvel(, act)]``, shape (nx,).
+        :param goal: Goal state drawn as a ghost, shape (nx,), or None.
+        :param overlay: Text columns (labels, values) drawn at the top left, or None.
 
-        Returns:
-            RGB image, shape (height, width, 3), uint8.
+        :returns: RGB image, shape (height, width, 3), uint8.
         """
         if self._mjr is None:
             raise RenderError('the renderer is closed')
@@ -363,17 +360,16 @@ def _display_model(model_path: str | os.PathLike) -> mujoco.MjModel:
 
 
 def scene_extent(model: mujoco.MjModel, states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bound the shown, non-world geoms over a set of states by an axis-aligned box.
+    """
+    Bound the shown, non-world geoms over a set of states by an axis-aligned box.
 
     World geoms (floors, walls) are left out, or they would dominate the box; so are geoms of
     hidden groups (3 and up), which MuJoCo does not draw by default.
 
-    Args:
-        model: The model.
-        states: States, shape (..., nx).
+    :param model: The model.
+    :param states: States, shape (..., nx).
 
-    Returns:
-        Lower and upper corners, shape (3,) each, at least 2 mm apart on every axis.
+    :returns: Lower and upper corners, shape (3,) each, at least 2 mm apart on every axis.
     """
     data = mujoco.MjData(model)
     shown = (model.geom_bodyid > 0) & (model.geom_group < 3)
@@ -437,13 +433,12 @@ def _episodes(states: Any, goals: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_video_path(path: str | os.PathLike) -> Path:
-    """Check that a video can be written to ``path`` (suffix known, writer installed).
+    """
+    Check that a video can be written to ``path`` (suffix known, writer installed).
 
-    Args:
-        path: Destination, ``.mp4`` or ``.gif``.
+    :param path: Destination, ``.mp4`` or ``.gif``.
 
-    Returns:
-        The path.
+    :returns: The path.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -460,15 +455,14 @@ def check_video_path(path: str | os.PathLike) -> Path:
 
 
 def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float) -> Path:
-    """Write RGB frames to an ``.mp4`` (H.264) or ``.gif`` through a temporary file and a rename.
+    """
+    Write RGB frames to an ``.mp4`` (H.264) or ``.gif`` through a temporary file and a rename.
 
-    Args:
-        frames: RGB images, each (height, width, 3) uint8.
-        path: Destination, ``.mp4`` or ``.gif``.
-        fps: Frames per second.
+    :param frames: RGB images, each (height, width, 3) uint8.
+    :param path: Destination, ``.mp4`` or ``.gif``.
+    :param fps: Frames per second.
 
-    Returns:
-        The destination path.
+    :returns: The destination path.
     """
     import imageio.v2 as imageio  # only writers need it
     import imageio.v3 as iio
@@ -494,15 +488,14 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: floa
 
 
 def frame_size(params: Any, states: np.ndarray, kind: str) -> tuple[int, int, bool]:
-    """Choose a frame size that suits the scene: a scene much wider than tall gets flat frames.
+    """
+    Choose a frame size that suits the scene: a scene much wider than tall gets flat frames.
 
-    Args:
-        params: Task parameters (``model_path``).
-        states: Every state that will be shown (goals included), shape (..., nx).
-        kind: ``.mp4``, ``.gif`` or ``.png`` (frame strip).
+    :param params: Task parameters (``model_path``).
+    :param states: Every state that will be shown (goals included), shape (..., nx).
+    :param kind: ``.mp4``, ``.gif`` or ``.png`` (frame strip).
 
-    Returns:
-        Width, height, and whether the scene counts as wide.
+    :returns: Width, height, and whether the scene counts as wide.
     """
     low, high = scene_extent(_display_model(params.model_path), states)
     aspect = float((high[0] - low[0]) / _view_height(low, high, WIDE_ELEVATION))
@@ -529,26 +522,25 @@ def render_trajectories(
     width: int | None = None, height: int | None = None, speed: float = 4.0,
     hold_s: float = 1.0, camera: str | None = None,
 ) -> Path:
-    """Render episodes one after the other into a video, the goal as a ghost, text overlaid.
+    """
+    Render episodes one after the other into a video, the goal as a ghost, text overlaid.
 
     Every frame shows the episode, the simulated time and the relative distance to the goal;
     the last frame of each episode is held and says success or failure. A planner path is an
     episode too: pass its states with shape (1, T + 1, nx) (or (T + 1, nx)).
 
-    Args:
-        params: Task parameters.
-        states: States, shape (episodes, steps + 1, nx), torch or numpy.
-        goals: Goals, shape (episodes, nx) or (nx,).
-        path: Destination, ``.mp4`` or ``.gif``.
-        episodes: Render only the first this many episodes (default all).
-        width: Frame width (default 640 for mp4, 320 for gif; see :func:`frame_size`).
-        height: Frame height (default 480 for mp4, 240 for gif; less for a wide scene).
-        speed: Playback speed relative to simulated time (one frame per action step).
-        hold_s: Seconds of video for which the last frame of each episode is held.
-        camera: Named model camera instead of the fitted free camera.
+    :param params: Task parameters.
+    :param states: States, shape (episodes, steps + 1, nx), torch or numpy.
+    :param goals: Goals, shape (episodes, nx) or (nx,).
+    :param path: Destination, ``.mp4`` or ``.gif``.
+    :param episodes: Render only the first this many episodes (default all).
+    :param width: Frame width (default 640 for mp4, 320 for gif; see :func:`frame_size`).
+    :param height: Frame height (default 480 for mp4, 240 for gif; less for a wide scene).
+    :param speed: Playback speed relative to simulated time (one frame per action step).
+    :param hold_s: Seconds of video for which the last frame of each episode is held.
+    :param camera: Named model camera instead of the fitted free camera.
 
-    Returns:
-        The video path.
+    :returns: The video path.
     """
     path = check_video_path(path)
     states, goals = _episodes(states, goals)
@@ -589,23 +581,22 @@ def render_frame_strip(
     params: Any, states: Any, goal: Any, path: str | os.PathLike, frames: int = 5,
     width: int | None = None, height: int | None = None, camera: str | None = None,
 ) -> Path:
-    """Render a few frames of one episode, start to end, into one PNG.
+    """
+    Render a few frames of one episode, start to end, into one PNG.
 
     Frames go side by side; a scene much wider than tall (e.g. a cart on a long rail) gets wide,
     flat frames stacked top to bottom instead, so that its bodies are not a few pixels small.
 
-    Args:
-        params: Task parameters.
-        states: States of one episode, shape (steps + 1, nx) (or (1, steps + 1, nx)).
-        goal: Its goal, shape (nx,).
-        path: Destination PNG.
-        frames: Number of frames, evenly spaced from the first to the last state.
-        width: Width of one frame (default from the scene's shape: 320, or 640 if stacked).
-        height: Height of one frame (default from the scene's shape: 240, or less if stacked).
-        camera: Named model camera instead of the fitted free camera.
+    :param params: Task parameters.
+    :param states: States of one episode, shape (steps + 1, nx) (or (1, steps + 1, nx)).
+    :param goal: Its goal, shape (nx,).
+    :param path: Destination PNG.
+    :param frames: Number of frames, evenly spaced from the first to the last state.
+    :param width: Width of one frame (default from the scene's shape: 320, or 640 if stacked).
+    :param height: Height of one frame (default from the scene's shape: 240, or less if stacked).
+    :param camera: Named model camera instead of the fitted free camera.
 
-    Returns:
-        The PNG path.
+    :returns: The PNG path.
     """
     from PIL import Image  # only picture writers need it
 

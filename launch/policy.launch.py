@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Deploy a trained policy: the lifecycle policy_node, configured and activated at start.
+"""
+Deploy a trained policy: the lifecycle policy_node, configured and activated at start.
 
     ros2 launch ddpg_manipulation policy.launch.py task:=planar_hand checkpoint:=latest
         command_topic:=/forward_position_controller/commands  (one command line)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Close the loop without a robot: sim_node + policy_node, ending with the launch's result.
+"""
+Close the loop without a robot: sim_node + policy_node, ending with the launch's result.
 
     ros2 launch ddpg_manipulation sim_policy.launch.py task:=box_push timeout:=60
 

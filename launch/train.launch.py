@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Train a policy: N planner bridge nodes (different seeds) feed one training node.
+"""
+Train a policy: N planner bridge nodes (different seeds) feed one training node.
 
     ros2 launch ddpg_manipulation train.launch.py task:=planar_hand num_planners:=2
 

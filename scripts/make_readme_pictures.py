@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Make the README's pictures: rollout frame strips of trained policies and a learning curve.
+"""
+Make the README's pictures: rollout frame strips of trained policies and a learning curve.
 
 Usage (headless; see ddpg_manipulation/render.py for the GL set-up)::
 
@@ -47,15 +48,14 @@ from ddpg_manipulation.render import RenderError
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line.
-
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
-
-    Returns:
-        The parsed arguments.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    Parse the command line.
+
+    :param argv: Arguments (default: ``sys.argv[1:]``).
+
+    :returns: The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--box-push', dest='policies', action='append', default=[],
                         metavar='CKPT', help='box_push checkpoint (or run) directory')
     parser.add_argument('--planar-hand', dest='policies', action='append', metavar='CKPT',
@@ -84,14 +84,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def shrink_png(path: Path, max_bytes: int) -> Path:
-    """Make a PNG fit a size limit: a 256-colour palette first, then halve the area until it fits.
+    """
+    Make a PNG fit a size limit: a 256-colour palette first, then halve the area until it fits.
 
-    Args:
-        path: The PNG (rewritten in place, atomically, only if too large).
-        max_bytes: Size limit.
+    :param path: The PNG (rewritten in place, atomically, only if too large).
+    :param max_bytes: Size limit.
 
-    Returns:
-        The path.
+    :returns: The path.
     """
     from PIL import Image
 
@@ -116,16 +115,15 @@ def shrink_png(path: Path, max_bytes: int) -> Path:
 
 
 def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int) -> dict:
-    """Evaluate a checkpoint and draw one episode as a frame strip.
+    """
+    Evaluate a checkpoint and draw one episode as a frame strip.
 
-    Args:
-        checkpoint: Checkpoint, run or output directory, or an exported ``.onnx`` policy.
-        output: Directory of the PNG.
-        episodes: Evaluation episodes to choose from.
-        frames: Frames in the strip.
+    :param checkpoint: Checkpoint, run or output directory, or an exported ``.onnx`` policy.
+    :param output: Directory of the PNG.
+    :param episodes: Evaluation episodes to choose from.
+    :param frames: Frames in the strip.
 
-    Returns:
-        What was drawn: task, file, episode, its final relative distance and success.
+    :returns: What was drawn: task, file, episode, its final relative distance and success.
     """
     from ddpg_manipulation.commands.eval import task_params
     from ddpg_manipulation.evaluation import evaluate
@@ -146,14 +144,13 @@ def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int) -> 
 
 
 def learning_curve(runs: Sequence[str], output: Path) -> dict:
-    """Draw the learning curve of one run, or two overlaid.
+    """
+    Draw the learning curve of one run, or two overlaid.
 
-    Args:
-        runs: Run directories.
-        output: Directory of the PNG.
+    :param runs: Run directories.
+    :param output: Directory of the PNG.
 
-    Returns:
-        The file and the labels.
+    :returns: The file and the labels.
     """
     from ddpg_manipulation.commands.plot import labels, read_run
     from ddpg_manipulation.plotting import plot_learning_curves
@@ -167,13 +164,12 @@ def learning_curve(runs: Sequence[str], output: Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Make the pictures and print a JSON line describing them.
+    """
+    Make the pictures and print a JSON line describing them.
 
-    Args:
-        argv: Arguments (default: ``sys.argv[1:]``).
+    :param argv: Arguments (default: ``sys.argv[1:]``).
 
-    Returns:
-        Exit code: 0, or 1 on a bad checkpoint, run or GL set-up.
+    :returns: Exit code: 0, or 1 on a bad checkpoint, run or GL set-up.
     """
     args = parse_args(argv)
     output = Path(args.output)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Benchmark suite smoke test: every benchmark's quick mode writes well-formed JSON.
+"""
+Benchmark suite smoke test: every benchmark's quick mode writes well-formed JSON.
 
 The suite runs once, as ``python -m bench <names> --quick --out <tmp>`` in a subprocess from
 the repository root (as a user runs it); the tests then read what it wrote. Nothing here

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ament_flake8: code style as ``colcon test`` checks it (skipped without ament).
+"""
+ament_flake8: code style as ``colcon test`` checks it (skipped without ament).
 
 ament_flake8's configuration (google import order) does not know which imports are this
 package's own; like the repository's ruff configuration (``known-first-party``), it is told

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The rclpy shells of the four nodes, started in-process (skipped where rclpy is missing).
+"""
+The rclpy shells of the four nodes, started in-process (skipped where rclpy is missing).
 
 DDS stays on the loopback interface (the variables of ros_loopback.sh are set below, before
 rclpy initializes). Each test gets its own rclpy context and a SingleThreadedExecutor; nodes

@@ -24,10 +24,10 @@ from ddpg_manipulation.config import ConfigError, ParameterContainer
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments of ``eval``.
+    """
+    Declare the arguments of ``eval``.
 
-    Args:
-        parser: The subcommand's parser.
+    :param parser: The subcommand's parser.
     """
     parser.add_argument('--checkpoint', required=True,
                         help='checkpoint directory, run directory (its newest checkpoint), '
@@ -47,14 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def task_params(policy: Any, task: str | None) -> ParameterContainer:
-    """Get the task parameters of a policy; an exported one carries only its task name and hash.
+    """
+    Get the task parameters of a policy; an exported one carries only its task name and hash.
 
-    Args:
-        policy: The loaded policy.
-        task: ``--task``, or None for the policy's own task.
+    :param policy: The loaded policy.
+    :param task: ``--task``, or None for the policy's own task.
 
-    Returns:
-        The parameters, checked against the policy's config hash.
+    :returns: The parameters, checked against the policy's config hash.
     """
     from ddpg_manipulation.learning.checkpoint import CheckpointError
 
@@ -71,13 +70,12 @@ def task_params(policy: Any, task: str | None) -> ParameterContainer:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate and print the success rate and mean relative distance; optionally render.
+    """
+    Evaluate and print the success rate and mean relative distance; optionally render.
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Exit code 0.
+    :returns: Exit code 0.
     """
     from ddpg_manipulation.evaluation import evaluate
     from ddpg_manipulation.policy import Policy

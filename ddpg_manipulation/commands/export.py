@@ -22,10 +22,10 @@ import sys
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments of ``export``.
+    """
+    Declare the arguments of ``export``.
 
-    Args:
-        parser: The subcommand's parser.
+    :param parser: The subcommand's parser.
     """
     parser.add_argument('--checkpoint', required=True,
                         help='checkpoint directory, run directory (its newest checkpoint), '
@@ -40,13 +40,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export, then check the file against the checkpoint on random inputs.
+    """
+    Export, then check the file against the checkpoint on random inputs.
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Exit code 0, or 1 if the export fails or its outputs differ from the checkpoint's
+    :returns: Exit code 0, or 1 if the export fails or its outputs differ from the checkpoint's
         (then nothing is written).
     """
     from ddpg_manipulation.export import default_output, export_verified, ExportError

@@ -28,10 +28,10 @@ from ddpg_manipulation.config import bundled_tasks, ConfigError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments of ``plan``.
+    """
+    Declare the arguments of ``plan``.
 
-    Args:
-        parser: The subcommand's parser.
+    :param parser: The subcommand's parser.
     """
     parser.add_argument('--task', default='box_push',
                         help=f'bundled task ({", ".join(bundled_tasks())}) or a task YAML path '
@@ -47,13 +47,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Search once, print the outcome and write the graph, a best-path plot and a summary.
+    """
+    Search once, print the outcome and write the graph, a best-path plot and a summary.
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Exit code 0 (also when the goal was not reached: the summary says so).
+    :returns: Exit code 0 (also when the goal was not reached: the summary says so).
     """
     import warnings
 
@@ -104,15 +103,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def plot_path(graph: Any, node: int, path: str | os.PathLike) -> Path:
-    """Plot the states and relative actions along the path from the root to a node.
+    """
+    Plot the states and relative actions along the path from the root to a node.
 
-    Args:
-        graph: The planner's graph.
-        node: Last node of the path.
-        path: PNG to write.
+    :param graph: The planner's graph.
+    :param node: Last node of the path.
+    :param path: PNG to write.
 
-    Returns:
-        The PNG path.
+    :returns: The PNG path.
     """
     from ddpg_manipulation.plotting import new_figure, save_figure_atomically
 

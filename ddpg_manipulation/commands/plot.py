@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``ddpg-manipulation plot``: learning curves of one or more training runs, overlaid.
+"""
+``ddpg-manipulation plot``: learning curves of one or more training runs, overlaid.
 
 A run is the directory ``train`` writes (``OUTPUT/TASK/TIMESTAMP``, holding ``history.json`` and,
 once finished, ``summary.json``), a checkpoint directory inside it, or its ``history.json``.
@@ -35,10 +36,10 @@ SUMMARY = 'summary.json'
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments of ``plot``.
+    """
+    Declare the arguments of ``plot``.
 
-    Args:
-        parser: The subcommand's parser.
+    :param parser: The subcommand's parser.
     """
     parser.add_argument('runs', nargs='*', metavar='RUN',
                         help='run directory (or its history.json); several are overlaid')
@@ -52,12 +53,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 @dataclass
 class Run:
-    """A training run's history and summary.
+    """
+    A training run's history and summary.
 
-    Args:
-        path: The run directory.
-        history: One dict per epoch (``epoch``, ``success_rate``, ``relative_distance``, ...).
-        summary: The run's ``summary.json`` (empty while the run is still going).
+    :param path: The run directory.
+    :param history: One dict per epoch (``epoch``, ``success_rate``, ``relative_distance``, ...).
+    :param summary: The run's ``summary.json`` (empty while the run is still going).
     """
 
     path: Path
@@ -80,13 +81,12 @@ def _read_json(path: Path) -> Any:
 
 
 def read_run(location: str | Path) -> Run:
-    """Read a run's history (and summary, if the run has finished).
+    """
+    Read a run's history (and summary, if the run has finished).
 
-    Args:
-        location: Run directory, a checkpoint directory inside it, or its ``history.json``.
+    :param location: Run directory, a checkpoint directory inside it, or its ``history.json``.
 
-    Returns:
-        The run.
+    :returns: The run.
     """
     path = Path(location).expanduser()
     if path.is_file() and path.suffix == '.json':
@@ -121,13 +121,12 @@ def _traits(run: Run) -> dict[str, str]:
 
 
 def labels(runs: Sequence[Run]) -> list[str]:
-    """Name runs by what tells them apart: task, demonstrations, seed; else the run directory.
+    """
+    Name runs by what tells them apart: task, demonstrations, seed; else the run directory.
 
-    Args:
-        runs: The runs.
+    :param runs: The runs.
 
-    Returns:
-        One distinct label per run.
+    :returns: One distinct label per run.
     """
     traits = [_traits(run) for run in runs]
     keys = [key for key in ('task', 'demonstrations', 'seed')
@@ -142,13 +141,12 @@ def labels(runs: Sequence[Run]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Draw the learning curves and print a JSON line with each run's final and best figures.
+    """
+    Draw the learning curves and print a JSON line with each run's final and best figures.
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Exit code 0.
+    :returns: Exit code 0.
     """
     from ddpg_manipulation.cli import UsageError
     from ddpg_manipulation.plotting import plot_learning_curves

@@ -32,10 +32,10 @@ from ddpg_manipulation.config import bundled_tasks, ConfigError, ParameterContai
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the arguments of ``train``.
+    """
+    Declare the arguments of ``train``.
 
-    Args:
-        parser: The subcommand's parser.
+    :param parser: The subcommand's parser.
     """
     parser.add_argument('--task', default=None,
                         help=f'bundled task ({", ".join(bundled_tasks())}) or a task YAML path '
@@ -69,13 +69,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def resume_params(args: argparse.Namespace) -> tuple[ParameterContainer, dict[str, Any]]:
-    """Rebuild the parameters of the run to resume from its checkpoint's manifest.
+    """
+    Rebuild the parameters of the run to resume from its checkpoint's manifest.
 
-    Args:
-        args: Parsed arguments (``--resume``; ``--threads`` may differ from the original run).
+    :param args: Parsed arguments (``--resume``; ``--threads`` may differ from the original run).
 
-    Returns:
-        The parameters and the manifest.
+    :returns: The parameters and the manifest.
     """
     from ddpg_manipulation.cli import UsageError
     from ddpg_manipulation.learning import checkpoint
@@ -110,13 +109,12 @@ def _flat(tree: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_params(args: argparse.Namespace) -> ParameterContainer:
-    """Build the task parameters from ``--task``, ``--set``, ``--seed``, ``--threads``, ...
+    """
+    Build the task parameters from ``--task``, ``--set``, ``--seed``, ``--threads``, ...
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Validated parameters.
+    :returns: Validated parameters.
     """
     overrides: dict[str, Any] = {}
     for assignment in args.sets:
@@ -136,12 +134,12 @@ def load_params(args: argparse.Namespace) -> ParameterContainer:
 
 @contextlib.contextmanager
 def stop_on_signals(event: threading.Event) -> Iterator[None]:
-    """Turn SIGINT and SIGTERM into a graceful stop: finish the cycle, checkpoint, exit 0.
+    """
+    Turn SIGINT and SIGTERM into a graceful stop: finish the cycle, checkpoint, exit 0.
 
     A second signal restores the default handler behaviour (a hard stop).
 
-    Args:
-        event: Set when a stop is requested.
+    :param event: Set when a stop is requested.
     """
     previous = {}
 
@@ -163,13 +161,12 @@ def stop_on_signals(event: threading.Event) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, writing checkpoints, TensorBoard scalars, a learning curve and ``summary.json``.
+    """
+    Train, writing checkpoints, TensorBoard scalars, a learning curve and ``summary.json``.
 
-    Args:
-        args: Parsed arguments.
+    :param args: Parsed arguments.
 
-    Returns:
-        Exit code 0.
+    :returns: Exit code 0.
     """
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm

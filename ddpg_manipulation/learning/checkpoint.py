@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Checkpoints: atomic save/load of actor, critic and normalizer with a manifest.
+"""
+Checkpoints: atomic save/load of actor, critic and normalizer with a manifest.
 
 Layout::
 
@@ -61,15 +62,15 @@ class CheckpointError(PackageError, ValueError):
 
 @dataclass
 class Checkpoint:
-    """A loaded checkpoint.
+    """
+    A loaded checkpoint.
 
-    Args:
-        path: Where it was read from (directory or URL).
-        manifest: The parsed manifest.
-        actor: Actor data (``Actor.load`` input).
-        critic: Critic data (``Critic.load`` input), None if not loaded.
-        state_norm: Normalizer data (``Normalizer.load`` input).
-        training_state: Data to resume training exactly, None if absent or not loaded.
+    :param path: Where it was read from (directory or URL).
+    :param manifest: The parsed manifest.
+    :param actor: Actor data (``Actor.load`` input).
+    :param critic: Critic data (``Critic.load`` input), None if not loaded.
+    :param state_norm: Normalizer data (``Normalizer.load`` input).
+    :param training_state: Data to resume training exactly, None if absent or not loaded.
     """
 
     path: str
@@ -81,13 +82,12 @@ class Checkpoint:
 
 
 def sha256_bytes(data: bytes) -> str:
-    """Hash bytes.
+    """
+    Hash bytes.
 
-    Args:
-        data: Bytes.
+    :param data: Bytes.
 
-    Returns:
-        Hex sha256.
+    :returns: Hex sha256.
     """
     return hashlib.sha256(data).hexdigest()
 
@@ -100,18 +100,17 @@ def _serialize(save: Callable[[io.BytesIO], None]) -> bytes:
 
 def new_run_dir(output_dir: str | os.PathLike, task: str, now: datetime.datetime | None = None
                 ) -> Path:
-    """Create a fresh run directory ``<output>/<task>/<YYYY_MM_DD_HH_MM_SS>[_<n>]``.
+    """
+    Create a fresh run directory ``<output>/<task>/<YYYY_MM_DD_HH_MM_SS>[_<n>]``.
 
     The directory is created exclusively, so two runs started in the same second get
     different directories (the second gets the suffix ``_1``, and so on).
 
-    Args:
-        output_dir: Output root.
-        task: Task name.
-        now: Time stamp to use (default: now, local time).
+    :param output_dir: Output root.
+    :param task: Task name.
+    :param now: Time stamp to use (default: now, local time).
 
-    Returns:
-        The new, empty run directory.
+    :returns: The new, empty run directory.
     """
     root = Path(output_dir).expanduser() / task
     root.mkdir(parents=True, exist_ok=True)
@@ -127,14 +126,13 @@ def new_run_dir(output_dir: str | os.PathLike, task: str, now: datetime.datetime
 
 
 def check_writable(output_dir: str | os.PathLike, reserve_bytes: int = 50 * 2**20) -> Path:
-    """Check before training that checkpoints can be written under ``output_dir``.
+    """
+    Check before training that checkpoints can be written under ``output_dir``.
 
-    Args:
-        output_dir: Output root (created if missing).
-        reserve_bytes: Free space required.
+    :param output_dir: Output root (created if missing).
+    :param reserve_bytes: Free space required.
 
-    Returns:
-        The output root as an absolute path.
+    :returns: The output root as an absolute path.
     """
     root = Path(output_dir).expanduser().resolve()
     try:
@@ -155,16 +153,15 @@ def check_writable(output_dir: str | os.PathLike, reserve_bytes: int = 50 * 2**2
 def build_files(
     actor: Any, critic: Any, state_norm: Any, training_state: dict[str, Any] | None = None
 ) -> dict[str, bytes]:
-    """Serialize the parts of a checkpoint with the seed's ``save`` formats.
+    """
+    Serialize the parts of a checkpoint with the seed's ``save`` formats.
 
-    Args:
-        actor: An ``Actor``.
-        critic: A ``Critic``.
-        state_norm: A ``Normalizer``.
-        training_state: Optional data to resume training exactly.
+    :param actor: An ``Actor``.
+    :param critic: A ``Critic``.
+    :param state_norm: A ``Normalizer``.
+    :param training_state: Optional data to resume training exactly.
 
-    Returns:
-        File name -> bytes.
+    :returns: File name -> bytes.
     """
     files = {
         'actor.pt': _serialize(actor.save),
@@ -177,14 +174,13 @@ def build_files(
 
 
 def build_manifest(files: dict[str, bytes], info: dict[str, Any]) -> bytes:
-    """Compose the manifest of a checkpoint.
+    """
+    Compose the manifest of a checkpoint.
 
-    Args:
-        files: The checkpoint files (their sha256 go into the manifest).
-        info: Task name, config hash, sizes, epoch, metrics, ...
+    :param files: The checkpoint files (their sha256 go into the manifest).
+    :param info: Task name, config hash, sizes, epoch, metrics, ...
 
-    Returns:
-        The manifest as JSON bytes.
+    :returns: The manifest as JSON bytes.
     """
     import mujoco  # versions only
 
@@ -204,17 +200,17 @@ def build_manifest(files: dict[str, bytes], info: dict[str, Any]) -> bytes:
 
 def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info: dict[str, Any],
                keep: int = 0) -> Path:
-    """Write a checkpoint directory atomically (staging directory + rename).
+    """
+    Write a checkpoint directory atomically (staging directory + rename).
 
-    Args:
-        checkpoint_dir: Final directory, e.g. ``<run>/checkpoints/epoch_000012``; must not exist.
-        files: File name -> bytes (``build_files``).
-        info: Manifest fields (``build_manifest``).
-        keep: Keep only this many newest checkpoints next to it (0 = keep all); older ones are
-            removed only after the new one is in place.
+    :param checkpoint_dir: Final directory, e.g. ``<run>/checkpoints/epoch_000012``; must not
+        exist.
+    :param files: File name -> bytes (``build_files``).
+    :param info: Manifest fields (``build_manifest``).
+    :param keep: Keep only this many newest checkpoints next to it (0 = keep all); older ones are
+        removed only after the new one is in place.
 
-    Returns:
-        The checkpoint directory.
+    :returns: The checkpoint directory.
     """
     final = Path(checkpoint_dir)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -242,19 +238,18 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
 
 
 def save_cloud(url: str, files: dict[str, bytes], info: dict[str, Any]) -> str:
-    """Write a checkpoint to an fsspec URL (``s3://``, ``gs://``, ``file://``, ``memory://``).
+    """
+    Write a checkpoint to an fsspec URL (``s3://``, ``gs://``, ``file://``, ``memory://``).
 
     Object stores have no directory rename: the data files are written first and the manifest
     last, so a reader (which requires the manifest and checks every hash) never takes a half
     checkpoint for a whole one.
 
-    Args:
-        url: Destination directory URL.
-        files: File name -> bytes.
-        info: Manifest fields.
+    :param url: Destination directory URL.
+    :param files: File name -> bytes.
+    :param info: Manifest fields.
 
-    Returns:
-        The URL written.
+    :returns: The URL written.
     """
     fs, root = fsspec.core.url_to_fs(url)
     fs.makedirs(root, exist_ok=True)
@@ -286,17 +281,16 @@ def _is_complete(path: Path) -> bool:
 
 
 def find_latest(path: str | os.PathLike, task: str | None = None) -> Path:
-    """Find the newest complete checkpoint under a checkpoint, run or output directory.
+    """
+    Find the newest complete checkpoint under a checkpoint, run or output directory.
 
     Staging directories, directories without a manifest, checkpoints whose files do not match
     their manifest hashes, and (if ``task`` is given) checkpoints of other tasks are ignored.
 
-    Args:
-        path: A checkpoint directory, a run directory or an output directory.
-        task: Only consider checkpoints of this task.
+    :param path: A checkpoint directory, a run directory or an output directory.
+    :param task: Only consider checkpoints of this task.
 
-    Returns:
-        The checkpoint directory.
+    :returns: The checkpoint directory.
     """
     root = Path(path).expanduser()
     if not root.exists():
@@ -349,13 +343,12 @@ def _manifest(fs: Any, path: str) -> dict[str, Any]:
 
 
 def verify(path: str | os.PathLike) -> dict[str, Any]:
-    """Check that a checkpoint is complete: manifest present and every file hash matching.
+    """
+    Check that a checkpoint is complete: manifest present and every file hash matching.
 
-    Args:
-        path: Checkpoint directory or URL.
+    :param path: Checkpoint directory or URL.
 
-    Returns:
-        The manifest.
+    :returns: The manifest.
     """
     fs, root = fsspec.core.url_to_fs(str(path))
     manifest = _manifest(fs, root)
@@ -385,17 +378,17 @@ def load(
     path: str | os.PathLike, expected: dict[str, Any] | None = None, with_critic: bool = True,
     with_training_state: bool = False,
 ) -> Checkpoint:
-    """Load and verify a checkpoint from a local directory or an fsspec URL.
+    """
+    Load and verify a checkpoint from a local directory or an fsspec URL.
 
-    Args:
-        path: Checkpoint directory, run or output directory (newest complete checkpoint), or URL.
-        expected: Manifest fields that must match (e.g. task, config_hash, sizes); a mismatch
-            is an error naming both values.
-        with_critic: Also load the critic.
-        with_training_state: Also load the training state (resume).
+    :param path: Checkpoint directory, run or output directory (newest complete checkpoint), or
+        URL.
+    :param expected: Manifest fields that must match (e.g. task, config_hash, sizes); a mismatch is
+        an error naming both values.
+    :param with_critic: Also load the critic.
+    :param with_training_state: Also load the training state (resume).
 
-    Returns:
-        The loaded checkpoint.
+    :returns: The loaded checkpoint.
     """
     text = str(path)
     if '://' not in text or text.startswith('file://'):

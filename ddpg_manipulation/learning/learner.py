@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``Learner`` module encapsulating the Deep Deterministic Policy Gradient (DDPG) algorithm.
+"""
+``Learner`` module encapsulating the Deep Deterministic Policy Gradient (DDPG) algorithm.
 
 :class:`.Learner` initializes the actor, critic, and normalizers and takes care of checkpoints
 during training as well as network loading if starting from pre-trained networks.
@@ -52,7 +53,8 @@ from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 
 
 class DemonstrationSource(Protocol):
-    """What the learner needs of a graph: demonstrations as transitions.
+    """
+    What the learner needs of a graph: demonstrations as transitions.
 
     The planner's ``Graph`` offers it, and so does the ROS training node's queue of
     demonstrations received on a topic.
@@ -64,24 +66,24 @@ class DemonstrationSource(Protocol):
 
 @dataclass
 class Learner:
-    """Deep Deterministic Policy Gradient algorithm class.
+    """
+    Deep Deterministic Policy Gradient algorithm class.
 
-    Args:
-        plant: The task's simulation.
-        graph: Source of demonstrations (the planner's graph), or None.
-        replay_buffer: Buffer of transitions.
-        params: Task parameters.
-        save_local: Save checkpoints under ``output_dir``.
-        save_cloud: Save checkpoints to ``cloud_url`` (fsspec).
-        load_local: Load ``load_path`` (a local checkpoint) at construction.
-        load_cloud: Load ``load_path`` (an fsspec URL) at construction.
-        verbose: Print one line per epoch (when no ``progress`` callback is given).
-        output_dir: Root of run directories.
-        cloud_url: fsspec URL under which cloud checkpoints are written.
-        load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
-        progress: Called after every epoch with the epoch's metrics.
-        keep_checkpoints: Newest checkpoints kept per run (0 = all).
-        save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
+    :param plant: The task's simulation.
+    :param graph: Source of demonstrations (the planner's graph), or None.
+    :param replay_buffer: Buffer of transitions.
+    :param params: Task parameters.
+    :param save_local: Save checkpoints under ``output_dir``.
+    :param save_cloud: Save checkpoints to ``cloud_url`` (fsspec).
+    :param load_local: Load ``load_path`` (a local checkpoint) at construction.
+    :param load_cloud: Load ``load_path`` (an fsspec URL) at construction.
+    :param verbose: Print one line per epoch (when no ``progress`` callback is given).
+    :param output_dir: Root of run directories.
+    :param cloud_url: fsspec URL under which cloud checkpoints are written.
+    :param load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
+    :param progress: Called after every epoch with the epoch's metrics.
+    :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
+    :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
     """
 
     plant: MujocoPlant
@@ -153,14 +155,13 @@ class Learner:
     def actor_actions(
         self, states: torch.FloatTensor, goal_state: torch.FloatTensor
     ) -> torch.FloatTensor:
-        """Use the actor network to select normalized actions for states and goals.
+        """
+        Use the actor network to select normalized actions for states and goals.
 
-        Args:
-            states: States, shape (batch, nx).
-            goal_state: Goals, shape (batch, nx).
+        :param states: States, shape (batch, nx).
+        :param goal_state: Goals, shape (batch, nx).
 
-        Returns:
-            Normalized actions in [-1, 1], shape (batch, nu); noisy in train mode.
+        :returns: Normalized actions in [-1, 1], shape (batch, nu); noisy in train mode.
         """
         return self.actor.select_action(self.state_norm, Normalizer.wrap_obs(states, goal_state))
 
@@ -174,18 +175,17 @@ class Learner:
         self, start_states: torch.FloatTensor, current_states: torch.FloatTensor,
         goal_states: torch.FloatTensor,
     ) -> torch.FloatTensor:
-        """Scaled distance from states in a given container to ``goal_states``.
+        """
+        Scaled distance from states in a given container to ``goal_states``.
 
         Relative to the scaled distance from the start state to the goal, so 1 means "no
         progress" and 0 means "at the goal".
 
-        Args:
-            start_states: Start states, shape (batch, nx).
-            current_states: Current states, shape (batch, nx).
-            goal_states: Goals, shape (batch, nx).
+        :param start_states: Start states, shape (batch, nx).
+        :param current_states: Current states, shape (batch, nx).
+        :param goal_states: Goals, shape (batch, nx).
 
-        Returns:
-            Relative distances, shape (batch,).
+        :returns: Relative distances, shape (batch,).
         """
         initial = self.plant.scaled_distances_to(start_states, goal_states)
         current = self.plant.scaled_distances_to(current_states, goal_states)
@@ -195,18 +195,18 @@ class Learner:
         self, start_states: torch.FloatTensor, current_states: torch.FloatTensor,
         goal_states: torch.FloatTensor,
     ) -> tuple[torch.FloatTensor, torch.FloatTensor]:
-        """Learner reward function.
+        """
+        Learner reward function.
 
         Sparse: -1 until the relative distance is below ``learner_final_success_distance``, then
         0. Dense: minus the relative distance clipped to [0, 1].
 
-        Args:
-            start_states: Start states, shape (batch, nx).
-            current_states: States reached, shape (batch, nx).
-            goal_states: Goals, shape (batch, nx).
+        :param start_states: Start states, shape (batch, nx).
+        :param current_states: States reached, shape (batch, nx).
+        :param goal_states: Goals, shape (batch, nx).
 
-        Returns:
-            Rewards and terminated flags (1.0 where the goal is reached), shape (batch,) each.
+        :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,)
+            each.
         """
         distances = self.relative_distances_to(start_states, current_states, goal_states)
         terminated = (distances < self.params.learner_final_success_distance).float()
@@ -219,15 +219,15 @@ class Learner:
     # -- experience ------------------------------------------------------------------------
 
     def update_norm(self, states: torch.FloatTensor, goals: torch.FloatTensor) -> None:
-        """Update the normalizers with the current episode of play experience.
+        """
+        Update the normalizers with the current episode of play experience.
 
         Samples the trajectory instead of taking every experience to create a goal distribution
         that is equal to what the networks encouter: with HER, a share of the goals are states
         the trajectory reached later, exactly as in the relabelled replay samples.
 
-        Args:
-            states: States of the new transitions, shape (batch, nx).
-            goals: Their goals, shape (batch, nx).
+        :param states: States of the new transitions, shape (batch, nx).
+        :param goals: Their goals, shape (batch, nx).
         """
         her = self.params.learner_her_probability
         if her > 0:
@@ -255,20 +255,20 @@ class Learner:
         return data
 
     def policy_rollout(self) -> TensorDict:
-        """Rollout trained policy from random start and goal states and add to the replay buffer.
+        """
+        Rollout trained policy from random start and goal states and add to the replay buffer.
 
         Runs ``learner_rollouts`` environments as one batch.
 
-        Returns:
-            The new transitions.
+        :returns: The new transitions.
         """
         return self._policy_rollout(self.params.learner_rollouts)
 
     def graph_rollout(self) -> TensorDict:
-        """Trace a trajectory in the graph from a sampled start to a goal; add it to the buffer.
+        """
+        Trace a trajectory in the graph from a sampled start to a goal; add it to the buffer.
 
-        Returns:
-            The demonstration's transitions (empty if the graph has none to give).
+        :returns: The demonstration's transitions (empty if the graph has none to give).
         """
         if self.graph is None:
             raise RuntimeError('graph_rollout needs a graph (a source of demonstrations)')
@@ -280,7 +280,8 @@ class Learner:
         return data
 
     def set_demonstration_injection(self) -> None:
-        """Set the demonstration injection.
+        """
+        Set the demonstration injection.
 
         Chooses the share of rollouts replaced by planner demonstrations this epoch:
         ``initial`` injects ``learner_initial_injections`` demonstrations once, before the
@@ -307,13 +308,13 @@ class Learner:
     # -- training --------------------------------------------------------------------------
 
     def train(self, num_epochs: int = 50) -> None:
-        """Train a policy to solve the environment with DDPG.
+        """
+        Train a policy to solve the environment with DDPG.
 
         A stop request (``stop_event``) ends training after the running cycle with a
         checkpoint that records the cycle, so :meth:`resume` continues the epoch exactly.
 
-        Args:
-            num_epochs: Epochs to run (continuing from ``self.epoch``).
+        :param num_epochs: Epochs to run (continuing from ``self.epoch``).
         """
         p = self.params
         # 0 = adapt: the usable cores while they are free, fewer while a neighbour competes.
@@ -402,13 +403,12 @@ class Learner:
         self, data: TensorDict
     ) -> tuple[torch.FloatTensor, torch.FloatTensor, torch.FloatTensor, torch.FloatTensor,
                torch.FloatTensor]:
-        """Preprocess sample.
+        """
+        Preprocess sample.
 
-        Args:
-            data: Tensor to preprocess.
+        :param data: Tensor to preprocess.
 
-        Returns:
-            observation, next observation, actions, rewards, terminated
+        :returns: observation, next observation, actions, rewards, terminated
         """
         if DEVICE.type != 'cpu':  # on the CPU this would only cost a copy per update
             data = data.to(DEVICE)
@@ -424,25 +424,25 @@ class Learner:
         return obs, next_obs, actions, rewards[:, None], terminated[:, None]
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
-        """Train the agent and critic network with experience sampled from the replay buffer.
+        """
+        Train the agent and critic network with experience sampled from the replay buffer.
 
-        Args:
-            data: Sampled transitions.
-            discount_factor: Discount of future rewards.
+        :param data: Sampled transitions.
+        :param discount_factor: Discount of future rewards.
         """
         self.gradient_step(self.preprocess_sample(data), discount_factor)
 
     def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
-        """Run one DDPG update per batch, on batches sampled and preprocessed together.
+        """
+        Run one DDPG update per batch, on batches sampled and preprocessed together.
 
         Equal, bit for bit, to ``batches`` calls of :meth:`train_actor_critic` on
         ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
         the updates of a cycle, so one gather and one preprocessing serve them all.
 
-        Args:
-            batches: Number of updates.
-            batch_size: Transitions per update.
-            discount_factor: Discount of future rewards.
+        :param batches: Number of updates.
+        :param batch_size: Transitions per update.
+        :param discount_factor: Discount of future rewards.
         """
         data = self.replay_buffer.sample_batches(batches, batch_size)
         preprocessed = [x.unflatten(0, (batches, batch_size))
@@ -451,11 +451,11 @@ class Learner:
             self.gradient_step(tuple(x[i] for x in preprocessed), discount_factor)
 
     def gradient_step(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
-        """Update the critic, then the actor, on one preprocessed batch.
+        """
+        Update the critic, then the actor, on one preprocessed batch.
 
-        Args:
-            batch: What :meth:`preprocess_sample` returns.
-            discount_factor: Discount of future rewards.
+        :param batch: What :meth:`preprocess_sample` returns.
+        :param discount_factor: Discount of future rewards.
         """
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
@@ -478,13 +478,13 @@ class Learner:
             self.critic.critic_net.requires_grad_(True)
 
     def eval_agent(self) -> tuple[float, float]:
-        """Evaluate the current agent performance on the task.
+        """
+        Evaluate the current agent performance on the task.
 
         Runs ``learner_evals`` episodes as one batch, without exploration noise, from the same
         seeded starts and goals every time (so curves compare epochs, not samples).
 
-        Returns:
-            Success rate and mean final relative distance.
+        :returns: Success rate and mean final relative distance.
         """
         generator = torch.Generator().manual_seed(self.params.seed + 10_000)
         count = self.params.learner_evals
@@ -505,10 +505,10 @@ class Learner:
     # -- checkpoints -----------------------------------------------------------------------
 
     def manifest_info(self) -> dict[str, Any]:
-        """Manifest fields describing this learner's task, networks, epoch and metrics.
+        """
+        Manifest fields describing this learner's task, networks, epoch and metrics.
 
-        Returns:
-            Fields for ``checkpoint.build_manifest``.
+        :returns: Fields for ``checkpoint.build_manifest``.
         """
         p = self.params
         return {
@@ -527,10 +527,10 @@ class Learner:
         }
 
     def training_state(self) -> dict[str, Any]:
-        """Everything beyond the networks that exact resumption needs.
+        """
+        Everything beyond the networks that exact resumption needs.
 
-        Returns:
-            A dict of tensors and plain values (``weights_only``-loadable).
+        :returns: A dict of tensors and plain values (``weights_only``-loadable).
         """
         state = {
             'epoch': self.epoch,
@@ -554,16 +554,16 @@ class Learner:
         return state
 
     def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
-        """Continue a run from a checkpoint exactly where it stopped.
+        """
+        Continue a run from a checkpoint exactly where it stopped.
 
         Restores actor, critic, their targets and optimizer states, the normalizer, the epoch,
         history, injection state, every random generator and (``with_buffer``) the replay
         buffer. With the buffer, a seeded run resumed at epoch k ends bit-for-bit identical to
         an uninterrupted one on CPU; without it the buffer starts empty.
 
-        Args:
-            path: Checkpoint, run or output directory, or URL.
-            with_buffer: Restore the replay buffer (the checkpoint must hold one).
+        :param path: Checkpoint, run or output directory, or URL.
+        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
         """
         loaded = checkpoint.load(path, self.expected_manifest(), with_critic=True,
                                  with_training_state=True)
@@ -610,13 +610,13 @@ class Learner:
             self.save_models(is_local=False)
 
     def save_models(self, is_local: bool) -> None:
-        """Save the actor and critic networks and the normalizers.
+        """
+        Save the actor and critic networks and the normalizers.
 
         Local saves are located under ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>/``;
         cloud saves under ``<cloud_url>/<task>/<run>/epoch_<N>/``.
 
-        Args:
-            is_local: Save to the local output directory (else to ``cloud_url``).
+        :param is_local: Save to the local output directory (else to ``cloud_url``).
         """
         files = checkpoint.build_files(self.actor, self.critic, self.state_norm,
                                        self.training_state())
@@ -638,10 +638,10 @@ class Learner:
             self.last_checkpoint = checkpoint.save_cloud(url, files, info)
 
     def expected_manifest(self) -> dict[str, Any]:
-        """Manifest fields a checkpoint must match to be loaded into this learner.
+        """
+        Manifest fields a checkpoint must match to be loaded into this learner.
 
-        Returns:
-            Task, config hash and network sizes.
+        :returns: Task, config hash and network sizes.
         """
         return {
             'task': self.params.task_name,
@@ -653,13 +653,13 @@ class Learner:
         }
 
     def load_models(self, path: Path, is_local: bool) -> None:
-        """Load the actor and critic networks and the normalizers.
+        """
+        Load the actor and critic networks and the normalizers.
 
-        Args:
-            path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
-                URL given as a string (a ``Path`` would fold its ``//``), or a path relative to
-                ``cloud_url``.
-            is_local: Whether ``path`` is local.
+        :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
+            URL given as a string (a ``Path`` would fold its ``//``), or a path relative to
+            ``cloud_url``.
+        :param is_local: Whether ``path`` is local.
         """
         source = str(path)
         if not is_local and '://' not in source:
@@ -677,13 +677,12 @@ class Learner:
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
-    """One line per epoch: success rate, relative distance, demo share, epoch time.
+    """
+    One line per epoch: success rate, relative distance, demo share, epoch time.
 
-    Args:
-        metrics: An epoch's metrics.
+    :param metrics: An epoch's metrics.
 
-    Returns:
-        The line.
+    :returns: The line.
     """
     return (
         f'epoch {metrics["epoch"]:3d}  success {metrics["success_rate"]:.2f}  '
@@ -702,15 +701,14 @@ def _empty_transitions(state_dimension: int, action_dimension: int) -> TensorDic
 def build_learner(
     params: ParameterContainer, graph: DemonstrationSource | None = None, **kwargs: Any
 ) -> Learner:
-    """Build a learner with its plant and replay buffer for a task.
+    """
+    Build a learner with its plant and replay buffer for a task.
 
-    Args:
-        params: Task parameters.
-        graph: Source of demonstrations, or None.
-        **kwargs: Further ``Learner`` fields (output_dir, save_local, progress, ...).
+    :param params: Task parameters.
+    :param graph: Source of demonstrations, or None.
+    :param kwargs: Further ``Learner`` fields (output_dir, save_local, progress, ...).
 
-    Returns:
-        The learner.
+    :returns: The learner.
     """
     plant = MujocoPlant(params)
     buffer = ReplayBuffer.from_params(params)

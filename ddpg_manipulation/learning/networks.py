@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The ``actor`` module contains the actor class as well as the actor networks.
+"""
+The ``actor`` module contains the actor class as well as the actor networks.
 
 The :class:`.Actor` acts as a wrapper around the actual deterministic policy network to provide
 action selection, and loading utilities.
@@ -36,18 +37,17 @@ DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
 
 
 def soft_update(network: torch.nn.Module, target: torch.nn.Module, tau: float) -> torch.nn.Module:
-    """Perform a soft update of the target network's weights.
+    """
+    Perform a soft update of the target network's weights.
 
     Shifts the weights of the ``target`` by a factor of ``tau`` into the direction of the
     ``network``.
 
-    Args:
-        network: Network from which to copy the weights.
-        target: Network that gets updated.
-        tau: Controls how much the weights are shifted. Valid in [0, 1].
+    :param network: Network from which to copy the weights.
+    :param target: Network that gets updated.
+    :param tau: Controls how much the weights are shifted. Valid in [0, 1].
 
-    Returns:
-        The updated target network.
+    :returns: The updated target network.
     """
     if not 0.0 <= tau <= 1.0:
         raise ValueError(f'tau must lie in [0, 1], got {tau}')
@@ -72,13 +72,13 @@ def _mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn
 
 
 class DDP(nn.Module):
-    """Continuous action choice network for the agent.
+    """
+    Continuous action choice network for the agent.
 
-    Args:
-        size_s: Observation size (state and goal).
-        size_a: Action size.
-        nlayers: Number of linear layers.
-        layer_width: Width of the hidden layers.
+    :param size_s: Observation size (state and goal).
+    :param size_a: Action size.
+    :param nlayers: Number of linear layers.
+    :param layer_width: Width of the hidden layers.
     """
 
     def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
@@ -86,25 +86,24 @@ class DDP(nn.Module):
         self.net = nn.Sequential(*_mlp(size_s, size_a, nlayers, layer_width), nn.Tanh())
 
     def forward(self, x: torch.FloatTensor) -> torch.FloatTensor:
-        """Compute the network forward pass.
+        """
+        Compute the network forward pass.
 
-        Args:
-            x: Input tensor.
+        :param x: Input tensor.
 
-        Returns:
-            The network output.
+        :returns: The network output.
         """
         return self.net(x)
 
 
 class CriticNetwork(nn.Module):
-    """State action critic network for the critic.
+    """
+    State action critic network for the critic.
 
-    Args:
-        size_s: Observation size (state and goal).
-        size_a: Action size.
-        nlayers: Number of linear layers.
-        layer_width: Width of the hidden layers.
+    :param size_s: Observation size (state and goal).
+    :param size_a: Action size.
+    :param nlayers: Number of linear layers.
+    :param layer_width: Width of the hidden layers.
     """
 
     def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
@@ -112,14 +111,13 @@ class CriticNetwork(nn.Module):
         self.net = nn.Sequential(*_mlp(size_s + size_a, 1, nlayers, layer_width))
 
     def forward(self, state: torch.FloatTensor, action: torch.FloatTensor) -> torch.FloatTensor:
-        """Compute the network forward pass.
+        """
+        Compute the network forward pass.
 
-        Args:
-            state: Input state tensor.
-            action: Input action tensor.
+        :param state: Input state tensor.
+        :param action: Input action tensor.
 
-        Returns:
-            The network output.
+        :returns: The network output.
         """
         return self.net(torch.cat([state, action], dim=-1))
 
@@ -130,16 +128,16 @@ def _adam(parameters: Any, lr: float) -> torch.optim.Adam:
 
 
 class Actor:
-    """Actor class encapsulating the action selection and training process for the DDPG actor.
+    """
+    Actor class encapsulating the action selection and training process for the DDPG actor.
 
-    Args:
-        size_s: Observation size (state and goal).
-        size_a: Action size.
-        nlayers: Number of linear layers.
-        layer_width: Width of the hidden layers.
-        lr: Adam learning rate.
-        eps: Probability of a uniformly random action in train mode.
-        action_clip: Actions are clipped to [-action_clip, action_clip].
+    :param size_s: Observation size (state and goal).
+    :param size_a: Action size.
+    :param nlayers: Number of linear layers.
+    :param layer_width: Width of the hidden layers.
+    :param lr: Adam learning rate.
+    :param eps: Probability of a uniformly random action in train mode.
+    :param action_clip: Actions are clipped to [-action_clip, action_clip].
     """
 
     def __init__(
@@ -158,17 +156,16 @@ class Actor:
         self.training = True
 
     def select_action(self, state_norm: Normalizer, obs: torch.FloatTensor) -> torch.FloatTensor:
-        """Select an action for the given input observation (state, goal).
+        """
+        Select an action for the given input observation (state, goal).
 
         If in train mode, samples noise and chooses completely random actions with probability
         ``self.eps``. If in evaluation mode, only clips the action to the maximum value.
 
-        Args:
-            state_norm: State normalizer.
-            obs: Input observation, shape (batch, size_s).
+        :param state_norm: State normalizer.
+        :param obs: Input observation, shape (batch, size_s).
 
-        Returns:
-            Normalized actions, shape (batch, size_a).
+        :returns: Normalized actions, shape (batch, size_a).
         """
         with torch.inference_mode():
             actions = self.action_net(state_norm.normalize_obs(obs.to(DEVICE)))
@@ -182,34 +179,32 @@ class Actor:
             return actions.clamp(-self.action_clip, self.action_clip)
 
     def __call__(self, states: torch.FloatTensor) -> torch.FloatTensor:
-        """Run a forward pass directly on the action net.
+        """
+        Run a forward pass directly on the action net.
 
-        Args:
-            states: Input states.
+        :param states: Input states.
 
-        Returns:
-            An action tensor.
+        :returns: An action tensor.
         """
         return self.action_net(states)
 
     def backward_step(self, loss: torch.FloatTensor) -> None:
-        """Perform a backward pass with an optimizer step.
+        """
+        Perform a backward pass with an optimizer step.
 
-        Args:
-            loss: Actor network loss.
+        :param loss: Actor network loss.
         """
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         self.optim.step()
 
     def target(self, states: torch.FloatTensor) -> torch.FloatTensor:
-        """Compute actions with the target network and without noise.
+        """
+        Compute actions with the target network and without noise.
 
-        Args:
-            states: Input states.
+        :param states: Input states.
 
-        Returns:
-            An action tensor.
+        :returns: An action tensor.
         """
         with torch.no_grad():
             return self.target_net(states)
@@ -228,39 +223,39 @@ class Actor:
         self.action_net.train()
 
     def update_target(self, tau: float = 0.05) -> None:
-        """Update the target network with a soft parameter transfer update.
+        """
+        Update the target network with a soft parameter transfer update.
 
-        Args:
-            tau: Averaging fraction of the parameter update for the action network.
+        :param tau: Averaging fraction of the parameter update for the action network.
         """
         soft_update(self.action_net, self.target_net, tau)
 
     def load(self, checkpoint: Any) -> None:
-        """Load data for the actor.
+        """
+        Load data for the actor.
 
-        Args:
-            checkpoint: dict containing loaded data.
+        :param checkpoint: dict containing loaded data.
         """
         _load_into(checkpoint, 'actor', self.action_net, self.target_net, self.optim)
 
     def save(self, f: io.BufferedWriter) -> None:
-        """Save data for the actor.
+        """
+        Save data for the actor.
 
-        Args:
-            f: Binary file (or path) to write to.
+        :param f: Binary file (or path) to write to.
         """
         torch.save(_state(self.action_net, self.target_net, self.optim), f)
 
 
 class Critic:
-    """Critic class encapsulating the critic and training process for the DDPG critic.
+    """
+    Critic class encapsulating the critic and training process for the DDPG critic.
 
-    Args:
-        size_s: Observation size (state and goal).
-        size_a: Action size.
-        nlayers: Number of linear layers.
-        layer_width: Width of the hidden layers.
-        lr: Adam learning rate.
+    :param size_s: Observation size (state and goal).
+    :param size_a: Action size.
+    :param nlayers: Number of linear layers.
+    :param layer_width: Width of the hidden layers.
+    :param lr: Adam learning rate.
     """
 
     def __init__(
@@ -274,61 +269,59 @@ class Critic:
         self.optim = _adam(self.critic_net.parameters(), lr)
 
     def __call__(self, states: torch.FloatTensor, actions: torch.FloatTensor) -> torch.FloatTensor:
-        """Run a critic net forward pass.
+        """
+        Run a critic net forward pass.
 
-        Args:
-            states: Input states.
-            actions: Input actions.
+        :param states: Input states.
+        :param actions: Input actions.
 
-        Returns:
-            An action value tensor.
+        :returns: An action value tensor.
         """
         return self.critic_net(states, actions)
 
     def target(self, states: torch.FloatTensor, actions: torch.FloatTensor) -> torch.FloatTensor:
-        """Compute the action value with the target network.
+        """
+        Compute the action value with the target network.
 
-        Args:
-            states: Input states.
-            actions: Input actions.
+        :param states: Input states.
+        :param actions: Input actions.
 
-        Returns:
-            An action value tensor.
+        :returns: An action value tensor.
         """
         with torch.no_grad():
             return self.target_net(states, actions)
 
     def backward_step(self, loss: torch.FloatTensor) -> None:
-        """Perform a backward pass with an optimizer step.
+        """
+        Perform a backward pass with an optimizer step.
 
-        Args:
-            loss: Critic network loss.
+        :param loss: Critic network loss.
         """
         self.optim.zero_grad(set_to_none=True)
         loss.backward()
         self.optim.step()
 
     def update_target(self, tau: float = 0.05) -> None:
-        """Update the target network with a soft parameter transfer update.
+        """
+        Update the target network with a soft parameter transfer update.
 
-        Args:
-            tau: Averaging fraction of the parameter update for the action network.
+        :param tau: Averaging fraction of the parameter update for the action network.
         """
         soft_update(self.critic_net, self.target_net, tau)
 
     def load(self, checkpoint: Any) -> None:
-        """Load data for the critic.
+        """
+        Load data for the critic.
 
-        Args:
-            checkpoint: dict containing loaded data.
+        :param checkpoint: dict containing loaded data.
         """
         _load_into(checkpoint, 'critic', self.critic_net, self.target_net, self.optim)
 
     def save(self, f: io.BufferedWriter) -> None:
-        """Save data for the critic.
+        """
+        Save data for the critic.
 
-        Args:
-            f: Binary file (or path) to write to.
+        :param f: Binary file (or path) to write to.
         """
         torch.save(_state(self.critic_net, self.target_net, self.optim), f)
 

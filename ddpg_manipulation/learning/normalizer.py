@@ -23,14 +23,14 @@ import torch
 
 
 class Normalizer:
-    """Running mean/std of states; an observation (state, goal) is normalized half by half.
+    """
+    Running mean/std of states; an observation (state, goal) is normalized half by half.
 
     Goals are states, so one set of statistics serves both halves of an observation.
 
-    Args:
-        size: State size.
-        eps: Lower bound of the standard deviation.
-        clip_range: Normalized values are clipped to [-clip_range, clip_range].
+    :param size: State size.
+    :param eps: Lower bound of the standard deviation.
+    :param clip_range: Normalized values are clipped to [-clip_range, clip_range].
     """
 
     def __init__(self, size: int, eps: float = 1e-2, clip_range: float = 5.0) -> None:
@@ -48,10 +48,10 @@ class Normalizer:
         self._obs_stats: tuple[torch.Tensor, ...] = ()
 
     def update(self, v: torch.Tensor) -> None:
-        """Add samples to the statistics.
+        """
+        Add samples to the statistics.
 
-        Args:
-            v: Samples, shape (..., size).
+        :param v: Samples, shape (..., size).
         """
         flat = v.detach().reshape(-1, self.size).to('cpu', torch.float64)
         self.sum += flat.sum(0)
@@ -63,25 +63,23 @@ class Normalizer:
         self.std = variance.sqrt().clamp_min(self.eps).float()
 
     def normalize(self, v: torch.Tensor) -> torch.Tensor:
-        """Normalize states (or goals) with the running statistics.
+        """
+        Normalize states (or goals) with the running statistics.
 
-        Args:
-            v: States, shape (..., size).
+        :param v: States, shape (..., size).
 
-        Returns:
-            Normalized, clipped values.
+        :returns: Normalized, clipped values.
         """
         mean, std = self.mean.to(v.device), self.std.to(v.device)
         return ((v - mean) / std).clamp(-self.clip_range, self.clip_range)
 
     def normalize_obs(self, obs: torch.Tensor) -> torch.Tensor:
-        """Normalize observations (state, goal), each half with the state statistics.
+        """
+        Normalize observations (state, goal), each half with the state statistics.
 
-        Args:
-            obs: Observations, shape (..., 2 * size).
+        :param obs: Observations, shape (..., 2 * size).
 
-        Returns:
-            Normalized, clipped observations.
+        :returns: Normalized, clipped observations.
         """
         cached = self._obs_stats
         if (not cached or cached[0] is not self.mean or cached[1] is not self.std
@@ -93,14 +91,13 @@ class Normalizer:
 
     @staticmethod
     def wrap_obs(states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        """Build observations from states and goals.
+        """
+        Build observations from states and goals.
 
-        Args:
-            states: States, shape (..., size).
-            goals: Goals, shape (..., size).
+        :param states: States, shape (..., size).
+        :param goals: Goals, shape (..., size).
 
-        Returns:
-            Observations, shape (..., 2 * size).
+        :returns: Observations, shape (..., 2 * size).
         """
         return torch.cat([states, goals], dim=-1)
 
@@ -113,18 +110,18 @@ class Normalizer:
         }
 
     def save(self, f: io.BufferedWriter) -> None:
-        """Save the statistics.
+        """
+        Save the statistics.
 
-        Args:
-            f: Binary file (or path) to write to.
+        :param f: Binary file (or path) to write to.
         """
         torch.save(self.state_dict(), f)
 
     def load(self, checkpoint: Any) -> None:
-        """Load statistics saved by :meth:`save`.
+        """
+        Load statistics saved by :meth:`save`.
 
-        Args:
-            checkpoint: dict containing loaded data.
+        :param checkpoint: dict containing loaded data.
         """
         if not isinstance(checkpoint, dict) or 'mean' not in checkpoint:
             raise ValueError('normalizer checkpoint: expected a dict with keys mean, std, ...')

@@ -32,12 +32,12 @@ TRANSITION_KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 
 
 
 def check_transitions(data: TensorDict, state_dimension: int, action_dimension: int) -> None:
-    """Check that a TensorDict holds well-formed transitions of a task.
+    """
+    Check that a TensorDict holds well-formed transitions of a task.
 
-    Args:
-        data: Transitions, batch dimension = transitions.
-        state_dimension: Expected state size.
-        action_dimension: Expected action size.
+    :param data: Transitions, batch dimension = transitions.
+    :param state_dimension: Expected state size.
+    :param action_dimension: Expected action size.
     """
     if data.batch_dims != 1:
         raise ValueError(f'transitions: expected one batch dimension, got {data.batch_size}')
@@ -58,15 +58,14 @@ def check_transitions(data: TensorDict, state_dimension: int, action_dimension: 
 def trajectory_transitions(
     states: torch.Tensor, relative_actions: torch.Tensor, goal_states: torch.Tensor
 ) -> TensorDict:
-    """Build the transitions of trajectories laid out as tensors.
+    """
+    Build the transitions of trajectories laid out as tensors.
 
-    Args:
-        states: Visited states, shape (batch, steps + 1, nx); index 0 is the start state.
-        relative_actions: Relative actions, shape (batch, steps, nu).
-        goal_states: Goal of each trajectory, shape (batch, nx).
+    :param states: Visited states, shape (batch, steps + 1, nx); index 0 is the start state.
+    :param relative_actions: Relative actions, shape (batch, steps, nu).
+    :param goal_states: Goal of each trajectory, shape (batch, nx).
 
-    Returns:
-        Transitions ordered trajectory by trajectory, batch size batch * steps, with
+    :returns: Transitions ordered trajectory by trajectory, batch size batch * steps, with
         ``steps_left`` (transitions after this one in its trajectory) for HER.
     """
     batch, steps = relative_actions.shape[:2]
@@ -90,16 +89,16 @@ def trajectory_transitions(
 
 
 class ReplayBuffer:
-    """Transitions of whole trajectories, sampled uniformly, with optional HER relabelling.
+    """
+    Transitions of whole trajectories, sampled uniformly, with optional HER relabelling.
 
     Transitions are stored in the order they are added, trajectory after trajectory, so the
     future of a transition lies ``1..steps_left`` places after it in the ring storage.
 
-    Args:
-        capacity: Maximum number of transitions (the oldest are overwritten).
-        her_probability: Probability to replace a sampled goal by a state its trajectory
-            reached later (hindsight experience replay, "future" strategy).
-        generator: Random generator for HER draws; the global torch RNG samples indices.
+    :param capacity: Maximum number of transitions (the oldest are overwritten).
+    :param her_probability: Probability to replace a sampled goal by a state its trajectory reached
+        later (hindsight experience replay, "future" strategy).
+    :param generator: Random generator for HER draws; the global torch RNG samples indices.
     """
 
     def __init__(
@@ -115,26 +114,24 @@ class ReplayBuffer:
 
     @classmethod
     def from_params(cls, params: Any, generator: torch.Generator | None = None) -> ReplayBuffer:
-        """Build the buffer a task's parameters ask for.
+        """
+        Build the buffer a task's parameters ask for.
 
-        Args:
-            params: Task parameters (capacity in trajectories, HER probability).
-            generator: Random generator for HER draws.
+        :param params: Task parameters (capacity in trajectories, HER probability).
+        :param generator: Random generator for HER draws.
 
-        Returns:
-            The replay buffer.
+        :returns: The replay buffer.
         """
         capacity = params.learner_replay_capacity * params.learner_trajectory_length
         return cls(capacity, params.learner_her_probability, generator)
 
     def extend(self, data: TensorDict) -> torch.Tensor:
-        """Add transitions.
+        """
+        Add transitions.
 
-        Args:
-            data: Transitions; ``steps_left`` is added (0, no future) where missing.
+        :param data: Transitions; ``steps_left`` is added (0, no future) where missing.
 
-        Returns:
-            Storage indices of the added transitions.
+        :returns: Storage indices of the added transitions.
         """
         if 'steps_left' not in data.keys():
             data = data.clone(False)
@@ -143,28 +140,26 @@ class ReplayBuffer:
         return self._buffer.extend(data.select(*keys))
 
     def sample(self, batch_size: int) -> TensorDict:
-        """Sample transitions uniformly, relabelling goals with HER.
+        """
+        Sample transitions uniformly, relabelling goals with HER.
 
-        Args:
-            batch_size: Number of transitions.
+        :param batch_size: Number of transitions.
 
-        Returns:
-            Transitions, batch size ``batch_size``.
+        :returns: Transitions, batch size ``batch_size``.
         """
         return self.sample_batches(1, batch_size)[0]
 
     def sample_batches(self, batches: int, batch_size: int) -> TensorDict:
-        """Sample several batches at once, as if :meth:`sample` had been called ``batches`` times.
+        """
+        Sample several batches at once, as if :meth:`sample` had been called ``batches`` times.
 
         One gather of ``batches * batch_size`` rows costs little more than one of
         ``batch_size``; the random draws are those of the calls one after another.
 
-        Args:
-            batches: Number of batches.
-            batch_size: Transitions per batch.
+        :param batches: Number of batches.
+        :param batch_size: Transitions per batch.
 
-        Returns:
-            Transitions, batch size ``(batches, batch_size)``.
+        :returns: Transitions, batch size ``(batches, batch_size)``.
         """
         if batches < 1 or batch_size < 1:
             raise ValueError(f'sample_batches: batches {batches} and batch_size {batch_size}: '
@@ -193,23 +188,22 @@ class ReplayBuffer:
         return len(self._buffer)
 
     def __getitem__(self, key: str) -> torch.Tensor:
-        """Return all stored values of one key, in storage order.
+        """
+        Return all stored values of one key, in storage order.
 
-        Args:
-            key: A transition key such as ``states``.
+        :param key: A transition key such as ``states``.
 
-        Returns:
-            Tensor of shape (len(self), ...).
+        :returns: Tensor of shape (len(self), ...).
         """
         if len(self) == 0:
             raise KeyError(f'{key!r}: the replay buffer is empty')
         return self._buffer.storage[torch.arange(len(self))][key]
 
     def state_dict(self) -> dict[str, Any]:
-        """Return the contents and write position as plain tensors (``weights_only``-loadable).
+        """
+        Return the contents and write position as plain tensors (``weights_only``-loadable).
 
-        Returns:
-            ``data`` (key -> tensor in storage order), ``cursor`` and ``write_count``.
+        :returns: ``data`` (key -> tensor in storage order), ``cursor`` and ``write_count``.
         """
         writer = self._buffer._writer.state_dict()
         data = {}
@@ -220,10 +214,10 @@ class ReplayBuffer:
                 'write_count': int(writer['_write_count'])}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore contents saved by :meth:`state_dict`, so sampling continues identically.
+        """
+        Restore contents saved by :meth:`state_dict`, so sampling continues identically.
 
-        Args:
-            state: What :meth:`state_dict` returned.
+        :param state: What :meth:`state_dict` returned.
         """
         if int(state['capacity']) != self.capacity:
             raise ValueError(f'replay buffer state: capacity {state["capacity"]} does not match '

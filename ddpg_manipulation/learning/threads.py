@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""How many threads training uses: all usable cores while they are free, fewer under contention.
+"""
+How many threads training uses: all usable cores while they are free, fewer under contention.
 
 Torch's intra-op threads meet at a barrier after every operation. While another process keeps
 the cores busy, one of them is often descheduled and the others wait for it: on two cores with
@@ -27,7 +28,8 @@ from __future__ import annotations
 
 
 class ThreadGovernor:
-    """Chooses the thread count of the next cycle from the measured time per update.
+    """
+    Chooses the thread count of the next cycle from the measured time per update.
 
     The candidates are the usable cores halved down to one (8, 4, 2, 1); training starts with
     the most. Now and then one cycle runs with a neighbouring count (a probe), and whichever of
@@ -39,12 +41,11 @@ class ThreadGovernor:
     base interval, and a switch resets it: under a lasting neighbour a probe of more threads
     costs about three cycles, so it should not come every 20.
 
-    Args:
-        max_threads: Most threads to use (the usable cores).
-        probe_every: Cycles between probes while running with ``max_threads``.
-        recover_every: Cycles between probes while running with fewer.
-        slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
-        max_backoff: Largest factor by which lost probes stretch the interval.
+    :param max_threads: Most threads to use (the usable cores).
+    :param probe_every: Cycles between probes while running with ``max_threads``.
+    :param recover_every: Cycles between probes while running with fewer.
+    :param slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
+    :param max_backoff: Largest factor by which lost probes stretch the interval.
     """
 
     def __init__(self, max_threads: int, probe_every: int = 50, recover_every: int = 20,
@@ -72,13 +73,12 @@ class ThreadGovernor:
         self._probe_larger = False  # toggled before use: the first probe goes up
 
     def record(self, seconds_per_update: float) -> int:
-        """Take the time per update of the cycle just run; return the count for the next one.
+        """
+        Take the time per update of the cycle just run; return the count for the next one.
 
-        Args:
-            seconds_per_update: Wall time of the cycle's updates divided by their number.
+        :param seconds_per_update: Wall time of the cycle's updates divided by their number.
 
-        Returns:
-            The thread count for the next cycle.
+        :returns: The thread count for the next cycle.
         """
         count = self.threads
         previous = self.seconds_per_update.get(count)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""How the planner proposes actions for the nodes it extends.
+"""
+How the planner proposes actions for the nodes it extends.
 
 Four strategies, drawn per extension with the weights ``planner.action_distribution``:
 
@@ -46,14 +47,14 @@ _NEGLIGIBLE = 1e-6
 
 
 class ActionSampler:
-    """Propose normalized actions for nodes, each by a strategy drawn from the distribution.
+    """
+    Propose normalized actions for nodes, each by a strategy drawn from the distribution.
 
-    Args:
-        plant: The task's simulation.
-        graph: The graph whose nodes are extended.
-        params: Task parameters (``planner.action_distribution``, ``planner.finite_diff_eps``,
-            ``planner.gradient_step``).
-        generator: Random generator (seeded by the caller).
+    :param plant: The task's simulation.
+    :param graph: The graph whose nodes are extended.
+    :param params: Task parameters (``planner.action_distribution``, ``planner.finite_diff_eps``,
+        ``planner.gradient_step``).
+    :param generator: Random generator (seeded by the caller).
     """
 
     def __init__(self, plant: MujocoPlant, graph: Graph, params: ParameterContainer,
@@ -67,13 +68,12 @@ class ActionSampler:
         self.nu = plant.action_dimension
 
     def __call__(self, node_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Propose one action per node, each by a strategy drawn from the distribution.
+        """
+        Propose one action per node, each by a strategy drawn from the distribution.
 
-        Args:
-            node_ids: Nodes to extend, shape (batch,).
+        :param node_ids: Nodes to extend, shape (batch,).
 
-        Returns:
-            Normalized actions in [-1, 1], shape (batch, nu), and the strategy index used for
+        :returns: Normalized actions in [-1, 1], shape (batch, nu), and the strategy index used for
             each (after fallbacks), shape (batch,).
         """
         batch = node_ids.shape[0]
@@ -95,28 +95,26 @@ class ActionSampler:
     # -- strategies ------------------------------------------------------------------------
 
     def ranged(self, node_ids: torch.Tensor) -> torch.Tensor:
-        """Sample actions uniformly in the normalized range.
+        """
+        Sample actions uniformly in the normalized range.
 
-        Args:
-            node_ids: Nodes, shape (batch,).
+        :param node_ids: Nodes, shape (batch,).
 
-        Returns:
-            Normalized actions, shape (batch, nu).
+        :returns: Normalized actions, shape (batch, nu).
         """
         return torch.rand((node_ids.shape[0], self.nu), generator=self.generator) * 2.0 - 1.0
 
     def proximity(self, node_ids: torch.Tensor) -> torch.Tensor:
-        """Move the actuated joints to bring the effector sites closer to the object.
+        """
+        Move the actuated joints to bring the effector sites closer to the object.
 
         The direction is the negative gradient of the mean site distance, scaled so that its
         largest entry has a magnitude drawn uniformly in (0, 1]: the planner tries short and
         long approaches alike.
 
-        Args:
-            node_ids: Nodes, shape (batch,).
+        :param node_ids: Nodes, shape (batch,).
 
-        Returns:
-            Normalized actions, shape (batch, nu); NaN rows where there is no direction.
+        :returns: Normalized actions, shape (batch, nu); NaN rows where there is no direction.
         """
         gradients = self.graph.proximity.gradients(self.graph.states[node_ids])
         # A gradient in joint positions becomes an action direction through the action scale.
@@ -124,13 +122,12 @@ class ActionSampler:
         return self._scaled(directions, 1.0)
 
     def continuation(self, node_ids: torch.Tensor) -> torch.Tensor:
-        """Repeat the relative action that led to each node.
+        """
+        Repeat the relative action that led to each node.
 
-        Args:
-            node_ids: Nodes, shape (batch,).
+        :param node_ids: Nodes, shape (batch,).
 
-        Returns:
-            Normalized actions, shape (batch, nu); NaN rows for roots (no action led there).
+        :returns: Normalized actions, shape (batch, nu); NaN rows for roots (no action led there).
         """
         actions = self.plant.actions.normalized_actions(self.graph.relative_actions[node_ids])
         is_root = self.graph.depths[node_ids] == 0
@@ -138,7 +135,8 @@ class ActionSampler:
         return actions
 
     def gradient(self, node_ids: torch.Tensor) -> torch.Tensor:
-        """Step along the linearized dynamics towards each node's sub-goal.
+        """
+        Step along the linearized dynamics towards each node's sub-goal.
 
         G, the change of the state after one action step per unit of normalized action, comes
         from :class:`~ddpg_manipulation.planner.graph.StepLinearization` at the node (computed
@@ -147,12 +145,10 @@ class ActionSampler:
         ``|W (x + G u - g)|^2 + lambda |u|^2`` (W the distance scaling) over the normalized
         action u, limited to ``planner.gradient_step``.
 
-        Args:
-            node_ids: Nodes, shape (batch,).
+        :param node_ids: Nodes, shape (batch,).
 
-        Returns:
-            Normalized actions, shape (batch, nu); NaN rows where the distance does not depend
-            on the action (e.g. nothing touches the object yet).
+        :returns: Normalized actions, shape (batch, nu); NaN rows where the distance does not
+            depend on the action (e.g. nothing touches the object yet).
         """
         graph = self.graph
         if not graph.linearization.available:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The planner's graph: node tensors, rewards, Pareto front, shortest paths, demonstrations.
+"""
+The planner's graph: node tensors, rewards, Pareto front, shortest paths, demonstrations.
 
 Every node is the state reached by one action step from its parent, so the path from a root to
 any node is a trajectory the learner's own action definition reproduces exactly, transition by
@@ -79,7 +80,8 @@ _SEARCH_TENSORS = ('start_states', 'goal_states', 'sub_goal_states')
 
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block, then restore the previous count.
+    """
+    Run torch on one intra-op thread inside the block, then restore the previous count.
 
     The planner's tensors are small (thousands of rows, a few columns): a second thread cannot
     speed them up, and on a loaded machine the hand-over between threads made single operations
@@ -104,7 +106,8 @@ class GraphFileError(PackageError, ValueError):
 
 
 class Proximity:
-    """Distance of a task's effector sites to its object site, and how the actuators reduce it.
+    """
+    Distance of a task's effector sites to its object site, and how the actuators reduce it.
 
     The object site is the site named by ``planner.proximity_site``; the effector sites are all
     other sites that move and do not sit on the object's body (the finger links of planar_hand,
@@ -115,10 +118,9 @@ class Proximity:
     forward kinematics of each state (no physics, microseconds per state).
     A model without the object site has no proximity (all distances zero).
 
-    Args:
-        model: The task's MuJoCo model.
-        object_site: Name of the object site.
-        where: Task file, for error messages.
+    :param model: The task's MuJoCo model.
+    :param object_site: Name of the object site.
+    :param where: Task file, for error messages.
     """
 
     def __init__(self, model: mujoco.MjModel, object_site: str, where: object = 'task') -> None:
@@ -164,14 +166,13 @@ class Proximity:
 
     def distances(self, states: torch.Tensor, sensors: torch.Tensor | None = None
                   ) -> torch.Tensor:
-        """Mean distance of the effector sites to the object site.
+        """
+        Mean distance of the effector sites to the object site.
 
-        Args:
-            states: States, shape (batch, nx).
-            sensors: Sensor data of those states, shape (batch, nsensordata), or None.
+        :param states: States, shape (batch, nx).
+        :param sensors: Sensor data of those states, shape (batch, nsensordata), or None.
 
-        Returns:
-            Distances, shape (batch,); zeros where the model has no proximity sites.
+        :returns: Distances, shape (batch,); zeros where the model has no proximity sites.
         """
         batch = states.shape[0]
         if not self.enabled:
@@ -187,13 +188,12 @@ class Proximity:
         return torch.from_numpy(out).float()
 
     def gradients(self, states: torch.Tensor) -> torch.Tensor:
-        """Gradient of the mean site distance with respect to the actuated joint positions.
+        """
+        Gradient of the mean site distance with respect to the actuated joint positions.
 
-        Args:
-            states: States, shape (batch, nx).
+        :param states: States, shape (batch, nx).
 
-        Returns:
-            Gradients, shape (batch, nu); zeros where the model has no proximity sites.
+        :returns: Gradients, shape (batch, nu); zeros where the model has no proximity sites.
         """
         batch = states.shape[0]
         out = np.zeros((batch, self.model.nu))
@@ -226,7 +226,8 @@ class Proximity:
 
 
 class StepLinearization:
-    """How one action step changes the state, linearized at given states.
+    """
+    How one action step changes the state, linearized at given states.
 
     ``mujoco.mjd_transitionFD`` gives the one-physics-step derivatives A and B at a state with
     the actuator targets held where the next action starts. With a first-order hold the target
@@ -236,9 +237,8 @@ class StepLinearization:
     batched over the states. One finite difference per state is the only loop (no physics
     rollout: a handful of perturbed single steps).
 
-    Args:
-        plant: The task's simulation.
-        eps: Finite-difference step.
+    :param plant: The task's simulation.
+    :param eps: Finite-difference step.
     """
 
     def __init__(self, plant: MujocoPlant, eps: float) -> None:
@@ -254,14 +254,13 @@ class StepLinearization:
         self.action_scale = torch.from_numpy(np.asarray(scale, dtype=np.float64))
 
     def jacobians(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """State change after one action step per unit of normalized relative action.
+        """
+        State change after one action step per unit of normalized relative action.
 
-        Args:
-            states: States, shape (batch, nx).
-            targets: Actuator targets where the step starts, shape (batch, nu).
+        :param states: States, shape (batch, nx).
+        :param targets: Actuator targets where the step starts, shape (batch, nu).
 
-        Returns:
-            Jacobians, shape (batch, nx, nu), float64.
+        :returns: Jacobians, shape (batch, nx, nu), float64.
         """
         model, data = self.model, self.data
         nx, nu, batch = self.size, self.model.nu, states.shape[0]
@@ -293,19 +292,19 @@ class StepLinearization:
 
 
 class Graph:
-    """Preallocated node tensors of one or several searches, with rewards and shortest paths.
+    """
+    Preallocated node tensors of one or several searches, with rewards and shortest paths.
 
     Capacity is ``planner.max_main_nodes`` nodes per search. :meth:`add_nodes` never drops
     nodes silently: a batch that does not fit raises :class:`GraphFullError`. The planner never
     gets there: it stops each search, with a warning, before it outgrows its share.
 
-    Args:
-        plant: The task's simulation (sizes, action space, distance scaling, samplers).
-        params: Task parameters.
-        searches: Number of searches (roots) the graph holds.
-        capacity: Node capacity; default ``planner.max_main_nodes * searches``.
-        generator: Random generator of :meth:`sample_demonstration`; default seeded from
-            ``params.seed``.
+    :param plant: The task's simulation (sizes, action space, distance scaling, samplers).
+    :param params: Task parameters.
+    :param searches: Number of searches (roots) the graph holds.
+    :param capacity: Node capacity; default ``planner.max_main_nodes * searches``.
+    :param generator: Random generator of :meth:`sample_demonstration`; default seeded from
+        ``params.seed``.
     """
 
     def __init__(
@@ -356,10 +355,10 @@ class Graph:
         self.set_start_states(self.plant.start_state.expand(self.searches, nx).clone())
 
     def set_start_states(self, start_states: torch.Tensor) -> None:
-        """Empty the graph and make the given states the roots of the searches.
+        """
+        Empty the graph and make the given states the roots of the searches.
 
-        Args:
-            start_states: One start state per search, shape (searches, nx) or (nx,).
+        :param start_states: One start state per search, shape (searches, nx) or (nx,).
         """
         start_states = self._per_search(start_states, 'start_states')
         self.num_nodes = 0
@@ -371,10 +370,10 @@ class Graph:
                        torch.zeros(self.searches, self.plant.action_dimension), roots=True)
 
     def set_goal_states(self, goal_states: torch.Tensor) -> None:
-        """Set the searches' main goals (and make them the current sub-goals too).
+        """
+        Set the searches' main goals (and make them the current sub-goals too).
 
-        Args:
-            goal_states: One goal per search, shape (searches, nx) or (nx,).
+        :param goal_states: One goal per search, shape (searches, nx) or (nx,).
         """
         self.goal_states = self._per_search(goal_states, 'goal_states').clone()
         ids = torch.arange(self.num_nodes)
@@ -382,10 +381,10 @@ class Graph:
         self.change_sub_goal_states(self.goal_states)
 
     def change_sub_goal_states(self, goal_states: torch.Tensor) -> None:
-        """Set the searches' current sub-goals and recompute every node's rewards.
+        """
+        Set the searches' current sub-goals and recompute every node's rewards.
 
-        Args:
-            goal_states: One sub-goal per search, shape (searches, nx) or (nx,).
+        :param goal_states: One sub-goal per search, shape (searches, nx) or (nx,).
         """
         self.sub_goal_states = self._per_search(goal_states, 'sub_goal_states').clone()
         self._update_rewards(torch.arange(self.num_nodes))
@@ -403,7 +402,7 @@ class Graph:
 
     @property
     def free_nodes(self) -> int:
-        """Number of nodes that can still be added."""
+        """Return how many nodes can still be added."""
         return self.capacity - self.num_nodes
 
     def add_nodes(
@@ -411,20 +410,19 @@ class Graph:
         end_actions: torch.Tensor, relative_actions: torch.Tensor,
         sensors: torch.Tensor | None = None, roots: bool = False,
     ) -> torch.Tensor:
-        """Add the states reached by one action step from the parent nodes.
+        """
+        Add the states reached by one action step from the parent nodes.
 
-        Args:
-            parent_ids: Parent of each new node, shape (batch,) (with ``roots``: the search
-                index of each root).
-            states: States reached, shape (batch, nx).
-            start_actions: Start actuator targets of the step, shape (batch, nu).
-            end_actions: End actuator targets of the step, shape (batch, nu).
-            relative_actions: Relative actions of the step, shape (batch, nu).
-            sensors: Sensor data of the reached states, shape (batch, nsensordata), or None.
-            roots: Add roots (own parent, depth 0) instead of children.
+        :param parent_ids: Parent of each new node, shape (batch,) (with ``roots``: the search
+            index of each root).
+        :param states: States reached, shape (batch, nx).
+        :param start_actions: Start actuator targets of the step, shape (batch, nu).
+        :param end_actions: End actuator targets of the step, shape (batch, nu).
+        :param relative_actions: Relative actions of the step, shape (batch, nu).
+        :param sensors: Sensor data of the reached states, shape (batch, nsensordata), or None.
+        :param roots: Add roots (own parent, depth 0) instead of children.
 
-        Returns:
-            Ids of the new nodes, shape (batch,).
+        :returns: Ids of the new nodes, shape (batch,).
         """
         batch = states.shape[0]
         if batch > self.free_nodes:
@@ -471,13 +469,12 @@ class Graph:
                              + self.reachability_rewards[ids])
 
     def next_start_targets(self, ids: torch.Tensor) -> torch.Tensor:
-        """Actuator targets at which the next action step from each node starts.
+        """
+        Actuator targets at which the next action step from each node starts.
 
-        Args:
-            ids: Node ids, shape (batch,).
+        :param ids: Node ids, shape (batch,).
 
-        Returns:
-            Targets, shape (batch, nu).
+        :returns: Targets, shape (batch, nu).
         """
         states = self.states[ids]
         zero = torch.zeros(len(ids), self.plant.action_dimension)
@@ -511,13 +508,12 @@ class Graph:
     # -- queries ---------------------------------------------------------------------------
 
     def node_ids(self, search_index: int | None = None) -> torch.Tensor:
-        """Ids of the nodes, all or of one search.
+        """
+        Ids of the nodes, all or of one search.
 
-        Args:
-            search_index: Search whose nodes to return, or None for all.
+        :param search_index: Search whose nodes to return, or None for all.
 
-        Returns:
-            Node ids, ascending.
+        :returns: Node ids, ascending.
         """
         ids = torch.arange(self.num_nodes)
         if search_index is None:
@@ -525,27 +521,25 @@ class Graph:
         return ids[self.search_indices[:self.num_nodes] == search_index]
 
     def get_best_id(self, reward_based: bool = True, search_index: int | None = None) -> int:
-        """Best node: highest total reward, or smallest scaled distance to the sub-goal.
+        """
+        Best node: highest total reward, or smallest scaled distance to the sub-goal.
 
-        Args:
-            reward_based: Rank by total reward (else by distance to the sub-goal).
-            search_index: Restrict to one search (None: all nodes).
+        :param reward_based: Rank by total reward (else by distance to the sub-goal).
+        :param search_index: Restrict to one search (None: all nodes).
 
-        Returns:
-            The node id.
+        :returns: The node id.
         """
         ids = self.node_ids(search_index)
         scores = self.rewards[ids] if reward_based else -self.distances[ids]
         return int(ids[torch.argmax(scores)])
 
     def best_ids(self, reward_based: bool = True) -> torch.Tensor:
-        """Best node of every search (see :meth:`get_best_id`).
+        """
+        Best node of every search (see :meth:`get_best_id`).
 
-        Args:
-            reward_based: Rank by total reward (else by distance to the sub-goal).
+        :param reward_based: Rank by total reward (else by distance to the sub-goal).
 
-        Returns:
-            One node id per search, shape (searches,).
+        :returns: One node id per search, shape (searches,).
         """
         n = self.num_nodes
         scores = self.rewards[:n] if reward_based else -self.distances[:n]
@@ -554,48 +548,46 @@ class Graph:
         return table.argmax(dim=1)
 
     def relative_distances(self, ids: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        """Scaled distance of nodes to goals, relative to their root's distance to the goal.
+        """
+        Scaled distance of nodes to goals, relative to their root's distance to the goal.
 
         The learner's measure: 1 = no progress from the start, 0 = at the goal.
 
-        Args:
-            ids: Node ids, shape (batch,).
-            goals: Goal per node, shape (batch, nx).
+        :param ids: Node ids, shape (batch,).
+        :param goals: Goal per node, shape (batch, nx).
 
-        Returns:
-            Relative distances, shape (batch,).
+        :returns: Relative distances, shape (batch,).
         """
         current = self.plant.scaled_distances_to(self.states[ids], goals)
         initial = self.plant.scaled_distances_to(self.states[self.root_ids[ids]], goals)
         return current / initial.clamp_min(1e-6)
 
     def main_relative_distances(self) -> torch.Tensor:
-        """Relative distance of every node to its search's main goal.
+        """
+        Relative distance of every node to its search's main goal.
 
-        Returns:
-            Relative distances, shape (num_nodes,).
+        :returns: Relative distances, shape (num_nodes,).
         """
         ids = self.node_ids()
         return self.relative_distances(ids, self.goal_states[self.search_indices[ids]])
 
     def best_main_relative_distances(self) -> torch.Tensor:
-        """Smallest relative distance to the main goal reached by each search.
+        """
+        Smallest relative distance to the main goal reached by each search.
 
-        Returns:
-            One relative distance per search, shape (searches,).
+        :returns: One relative distance per search, shape (searches,).
         """
         distances = self.main_relative_distances()
         out = torch.full((self.searches,), math.inf)
         return out.scatter_reduce(0, self.search_indices[:self.num_nodes], distances, 'amin')
 
     def reward_components(self, ids: torch.Tensor) -> torch.Tensor:
-        """Reward components the Pareto front compares (those with a non-zero weight).
+        """
+        Reward components the Pareto front compares (those with a non-zero weight).
 
-        Args:
-            ids: Node ids, shape (batch,).
+        :param ids: Node ids, shape (batch,).
 
-        Returns:
-            Components, shape (batch, components); higher is better in each.
+        :returns: Components, shape (batch, components); higher is better in each.
         """
         columns = [self.distance_rewards[ids]]
         if self.params.reward_proximity_scaling > 0 and self.proximity.enabled:
@@ -605,7 +597,8 @@ class Graph:
         return torch.stack(columns, dim=-1)
 
     def pareto_front(self, ids: torch.Tensor | None = None, block: int = 256) -> torch.Tensor:
-        """Nodes that no other node of the same search dominates in every reward component.
+        """
+        Nodes that no other node of the same search dominates in every reward component.
 
         A node dominates another if it is at least as good in every component and better in
         one. Domination is transitive, so the front can be built block by block, comparing each
@@ -613,12 +606,10 @@ class Graph:
         with the number of nodes. The same property lets a caller keep a front up to date by
         passing the old front together with new nodes, as long as rewards did not change.
 
-        Args:
-            ids: Node ids to consider (default: all nodes).
-            block: Nodes compared per block.
+        :param ids: Node ids to consider (default: all nodes).
+        :param block: Nodes compared per block.
 
-        Returns:
-            Ids of the non-dominated nodes among ``ids``, ascending.
+        :returns: Ids of the non-dominated nodes among ``ids``, ascending.
         """
         ids = torch.arange(self.num_nodes) if ids is None else ids.long()
         values = self.reward_components(ids)
@@ -644,16 +635,15 @@ class Graph:
         return torch.cat(fronts).sort().values
 
     def shortest_path_to(self, idx: int, start_id: int | None = None) -> torch.Tensor:
-        """Node ids on the path from a root (or ``start_id``) to a node.
+        """
+        Node ids on the path from a root (or ``start_id``) to a node.
 
         The graph is a tree, so the path through the parents is the only and shortest one.
 
-        Args:
-            idx: The last node of the path.
-            start_id: The first node (an ancestor of ``idx``); default the root of ``idx``.
+        :param idx: The last node of the path.
+        :param start_id: The first node (an ancestor of ``idx``); default the root of ``idx``.
 
-        Returns:
-            Node ids from the start to ``idx``, shape (length,).
+        :returns: Node ids from the start to ``idx``, shape (length,).
         """
         idx = int(idx)
         if not 0 <= idx < self.num_nodes:
@@ -672,7 +662,8 @@ class Graph:
     # -- demonstrations --------------------------------------------------------------------
 
     def sample_demonstration(self) -> TensorDict | None:
-        """Trace a path in the graph from a sampled start to a freshly sampled goal.
+        """
+        Trace a path in the graph from a sampled start to a freshly sampled goal.
 
         A goal is sampled in the task's goal bounds. Preferred are nodes that, followed by
         ``planner.demonstration_hold`` steps of holding still (zero relative action), come to
@@ -685,8 +676,7 @@ class Graph:
         steps); if none meets it after a few fresh goals, the closest node to the last goal
         (counted in ``demonstrations_missed``).
 
-        Returns:
-            The demonstration's transitions, or None if the graph has no edges.
+        :returns: The demonstration's transitions, or None if the graph has no edges.
         """
         if self.num_nodes <= self.searches:
             return None
@@ -694,7 +684,8 @@ class Graph:
             return self._sample_demonstration()
 
     def settle(self) -> int:
-        """Find where the nodes near the goal region come to rest when the actuators hold still.
+        """
+        Find where the nodes near the goal region come to rest when the actuators hold still.
 
         A demonstration that meets its goal in passing teaches an overshoot: the learner is
         judged where its episode ends. So for every node near the goal region (scaled distance
@@ -703,8 +694,7 @@ class Graph:
         simulated, all nodes batched in one dynamics call per step, and the state they settle
         in is kept: :meth:`sample_demonstration` prefers nodes that settle in the goal.
 
-        Returns:
-            Number of nodes settled.
+        :returns: Number of nodes settled.
         """
         n, steps = self.num_nodes, self.params.planner_demonstration_hold
         self._settled = torch.full((n, self.plant.state_dimension), torch.nan)
@@ -787,16 +777,15 @@ class Graph:
     # -- files -----------------------------------------------------------------------------
 
     def save(self, filename: str | os.PathLike) -> Path:
-        """Write the graph with ``torch.save`` (tensors and plain values only), atomically.
+        """
+        Write the graph with ``torch.save`` (tensors and plain values only), atomically.
 
         The file is written next to its destination and renamed over it, so a reader finds the
         old graph or the new one, never half of one.
 
-        Args:
-            filename: Destination file.
+        :param filename: Destination file.
 
-        Returns:
-            The destination path.
+        :returns: The destination path.
         """
         path = Path(filename)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -819,13 +808,13 @@ class Graph:
         return path
 
     def load(self, filename: str | os.PathLike) -> None:
-        """Replace this graph's contents by a graph file written by :meth:`save`.
+        """
+        Replace this graph's contents by a graph file written by :meth:`save`.
 
         The file must belong to the same task (config hash) and sizes; its capacity becomes
         the larger of this graph's and the file's node count.
 
-        Args:
-            filename: The graph file.
+        :param filename: The graph file.
         """
         path = Path(filename)
         data = _read_graph_file(path)

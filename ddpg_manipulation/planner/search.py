@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The graph search: grows the graph from its roots towards (sub-)goals.
+"""
+The graph search: grows the graph from its roots towards (sub-)goals.
 
 One search step extends ``planner.extensions`` nodes of every unfinished search. Nodes are
 chosen with a bias to the best: with probability ``planner.pareto_bias`` from the Pareto front
@@ -54,16 +55,16 @@ from ddpg_manipulation.sim.plant import MujocoPlant
 
 @dataclass
 class SearchResult:
-    """What a search reached, and at what cost.
+    """
+    What a search reached, and at what cost.
 
-    Args:
-        best_relative_distances: Per search, the smallest relative distance to its main goal.
-        reached: Per search, whether that distance is below ``planner.termination_distance``.
-        steps: Search steps run.
-        nodes: Nodes in the graph.
-        seconds: Wall time.
-        full: Whether the search stopped because the graph was full.
-        strategy_counts: Extensions per action strategy (after fallbacks).
+    :param best_relative_distances: Per search, the smallest relative distance to its main goal.
+    :param reached: Per search, whether that distance is below ``planner.termination_distance``.
+    :param steps: Search steps run.
+    :param nodes: Nodes in the graph.
+    :param seconds: Wall time.
+    :param full: Whether the search stopped because the graph was full.
+    :param strategy_counts: Extensions per action strategy (after fallbacks).
     """
 
     best_relative_distances: list[float]
@@ -80,10 +81,10 @@ class SearchResult:
         return min(self.best_relative_distances)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the result as plain values (for JSON).
+        """
+        Return the result as plain values (for JSON).
 
-        Returns:
-            The fields, plus ``best_relative_distance`` and ``all_reached``.
+        :returns: The fields, plus ``best_relative_distance`` and ``all_reached``.
         """
         return {
             'best_relative_distance': self.best_relative_distance,
@@ -99,14 +100,14 @@ class SearchResult:
 
 
 class Planner:
-    """Sampling-based graph search over the task's batched MuJoCo dynamics.
+    """
+    Sampling-based graph search over the task's batched MuJoCo dynamics.
 
-    Args:
-        plant: The task's simulation.
-        graph: The graph to grow (its roots and main goals set by the caller).
-        params: Task parameters (``planner.*``).
-        generator: Random generator; default seeded from ``params.seed``.
-        show_progress: Show a tqdm progress bar on stderr.
+    :param plant: The task's simulation.
+    :param graph: The graph to grow (its roots and main goals set by the caller).
+    :param params: Task parameters (``planner.*``).
+    :param generator: Random generator; default seeded from ``params.seed``.
+    :param show_progress: Show a tqdm progress bar on stderr.
     """
 
     def __init__(
@@ -145,16 +146,17 @@ class Planner:
         self._best = None
 
     def search(self) -> SearchResult:
-        """Grow the graph until every search's best node is close enough to its main goal.
+        """
+        Grow the graph until every search's best node is close enough to its main goal.
 
-        Returns:
-            What the search reached.
+        :returns: What the search reached.
         """
         with single_threaded():
             return self._search()
 
     def cover(self, goals_per_search: int) -> SearchResult:
-        """Grow the graph towards further goals sampled in the goal bounds, one at a time.
+        """
+        Grow the graph towards further goals sampled in the goal bounds, one at a time.
 
         Each search gets ``goals_per_search`` goals; each goal gets up to
         ``planner.steps_per_goal`` steps and is done once the search's closest node is within
@@ -162,11 +164,9 @@ class Planner:
         already passes close to most goals). This spreads the graph over the goal region, so
         that demonstrations exist for the goals the learner samples.
 
-        Args:
-            goals_per_search: Goals per search.
+        :param goals_per_search: Goals per search.
 
-        Returns:
-            The state of the searches' main goals after covering.
+        :returns: The state of the searches' main goals after covering.
         """
         with single_threaded():
             return self._cover(goals_per_search)
@@ -221,13 +221,12 @@ class Planner:
         return self._result(started)
 
     def extend(self, active: torch.Tensor) -> bool:
-        """Run one search step: extend chosen nodes of the active searches.
+        """
+        Run one search step: extend chosen nodes of the active searches.
 
-        Args:
-            active: Which searches to extend, shape (searches,) bool.
+        :param active: Which searches to extend, shape (searches,) bool.
 
-        Returns:
-            False if the graph had no room for the step (the search must stop), else True.
+        :returns: False if the graph had no room for the step (the search must stop), else True.
         """
         p, graph, actions = self.params, self.graph, self.plant.actions
         active = active & ~self._exhaust(active)
@@ -267,17 +266,16 @@ class Planner:
         return self.exhausted
 
     def select_nodes(self, active: torch.Tensor) -> torch.Tensor:
-        """Choose the nodes to extend: ``planner.extensions`` per active search.
+        """
+        Choose the nodes to extend: ``planner.extensions`` per active search.
 
         Each draw takes, with probability ``planner.pareto_bias``, a node of the search's
         Pareto front (uniformly), else explores: a cell of the search's occupied cells uniformly,
         then a node in it uniformly (see ``planner.cell_size``).
 
-        Args:
-            active: Which searches to extend, shape (searches,) bool.
+        :param active: Which searches to extend, shape (searches,) bool.
 
-        Returns:
-            Node ids, grouped by search, shape (active searches * extensions,).
+        :returns: Node ids, grouped by search, shape (active searches * extensions,).
         """
         graph, p = self.graph, self.params
         searches = torch.nonzero(active).flatten()
@@ -405,15 +403,14 @@ class Planner:
 
 def plan(params: ParameterContainer, plant: MujocoPlant | None = None,
          show_progress: bool = False) -> tuple[Graph, SearchResult]:
-    """Run one search from the nominal start to the nominal goal.
+    """
+    Run one search from the nominal start to the nominal goal.
 
-    Args:
-        params: Task parameters.
-        plant: The task's simulation (built if None).
-        show_progress: Show a progress bar.
+    :param params: Task parameters.
+    :param plant: The task's simulation (built if None).
+    :param show_progress: Show a progress bar.
 
-    Returns:
-        The graph and the search result.
+    :returns: The graph and the search result.
     """
     plant = plant or MujocoPlant(params)
     graph = Graph(plant, params, searches=1)
@@ -422,7 +419,8 @@ def plan(params: ParameterContainer, plant: MujocoPlant | None = None,
 
 
 def demonstration_graph(params: ParameterContainer, show_progress: bool = False) -> Graph:
-    """Search a graph that provides demonstrations over the learner's start and goal regions.
+    """
+    Search a graph that provides demonstrations over the learner's start and goal regions.
 
     ``planner.searches`` searches run side by side in one graph: the first from the nominal
     start, the others from starts sampled in the start bounds, all towards the nominal goal.
@@ -432,12 +430,10 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     :meth:`Graph.sample_demonstration` then traces, for a freshly sampled goal, the path from
     one of the roots to a node that comes to rest in it.
 
-    Args:
-        params: Task parameters.
-        show_progress: Show progress bars and a summary line on stderr.
+    :param params: Task parameters.
+    :param show_progress: Show progress bars and a summary line on stderr.
 
-    Returns:
-        The graph (a ``DemonstrationSource`` for the learner).
+    :returns: The graph (a ``DemonstrationSource`` for the learner).
     """
     plant = MujocoPlant(params)
     generator = torch.Generator().manual_seed(params.seed)

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""ROS 2 nodes: the only part of the package that imports rclpy.
+"""
+ROS 2 nodes: the only part of the package that imports rclpy.
 
 Each node file (``*_node.py``) is a thin rclpy shell; what it does lives in a plain module
 without rclpy, tested without ROS: ``bridge_logic``, ``training_logic`` + ``demo_queue``,

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the planner bridge node does, without ROS: plan in a worker thread, hand out messages.
+"""
+What the planner bridge node does, without ROS: plan in a worker thread, hand out messages.
 
 :class:`DemonstrationSourceRunner` runs ``planner.search.demonstration_graph(params)`` in a
 worker thread (a search takes seconds to minutes, the node keeps spinning meanwhile). Once the
@@ -58,13 +59,12 @@ BRIDGE_PARAMS = (
 
 
 def bridge_overrides(values: dict[str, Any]) -> dict[str, Any]:
-    """Task parameter overrides implied by the bridge's parameters.
+    """
+    Task parameter overrides implied by the bridge's parameters.
 
-    Args:
-        values: Validated node parameters.
+    :param values: Validated node parameters.
 
-    Returns:
-        Flat ``section.key`` -> value overrides.
+    :returns: Flat ``section.key`` -> value overrides.
     """
     overrides = parse_overrides(values['overrides'])
     if values['seed'] >= 0:
@@ -75,12 +75,12 @@ def bridge_overrides(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class DemonstrationSourceRunner:
-    """Builds a demonstration graph in a worker thread and samples messages from it.
+    """
+    Builds a demonstration graph in a worker thread and samples messages from it.
 
-    Args:
-        params: The task's ``ParameterContainer``.
-        graph_factory: Builds the graph (default ``planner.search.demonstration_graph``).
-        limit: Messages to hand out; 0 = no limit.
+    :param params: The task's ``ParameterContainer``.
+    :param graph_factory: Builds the graph (default ``planner.search.demonstration_graph``).
+    :param limit: Messages to hand out; 0 = no limit.
     """
 
     def __init__(self, params: Any, graph_factory: Callable[[Any], Any] | None = None,
@@ -119,21 +119,20 @@ class DemonstrationSourceRunner:
         return self.limit > 0 and self.produced >= self.limit
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait for planning to end.
+        """
+        Wait for planning to end.
 
-        Args:
-            timeout: Seconds.
+        :param timeout: Seconds.
 
-        Returns:
-            True if it ended.
+        :returns: True if it ended.
         """
         return self._ready.wait(timeout)
 
     def next_message(self) -> FlatArray | None:
-        """Sample one demonstration and pack it; None if not ready, failed, exhausted or empty.
+        """
+        Sample one demonstration and pack it; None if not ready, failed, exhausted or empty.
 
-        Returns:
-            The message layout and data, or None.
+        :returns: The message layout and data, or None.
         """
         if not self.ready or self.graph is None or self.exhausted:
             return None

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Thread-safe bounded store of demonstrations received on a topic (no rclpy).
+"""
+Thread-safe bounded store of demonstrations received on a topic (no rclpy).
 
 The training node's subscription callback validates each message and :meth:`~DemonstrationQueue.
 put` s it; the learner, in its worker thread, draws with :meth:`~DemonstrationQueue.
@@ -36,14 +37,14 @@ from ddpg_manipulation.ros.messages import flat_to_demonstration, FlatArray, Lay
 
 
 class DemonstrationQueue:
-    """Demonstrations for the learner, fed from another thread.
+    """
+    Demonstrations for the learner, fed from another thread.
 
-    Args:
-        state_dimension: The task's nx (messages are validated against it).
-        action_dimension: The task's nu.
-        capacity: Most demonstrations kept (unused + pool); the oldest are evicted.
-        reuse: Serve stored demonstrations again once all have been used.
-        seed: Seed of the random draws when reusing.
+    :param state_dimension: The task's nx (messages are validated against it).
+    :param action_dimension: The task's nu.
+    :param capacity: Most demonstrations kept (unused + pool); the oldest are evicted.
+    :param reuse: Serve stored demonstrations again once all have been used.
+    :param seed: Seed of the random draws when reusing.
     """
 
     def __init__(self, state_dimension: int, action_dimension: int, capacity: int = 256,
@@ -67,13 +68,12 @@ class DemonstrationQueue:
     # -- producer side ---------------------------------------------------------------------
 
     def put_flat(self, flat: FlatArray) -> dict[str, np.ndarray]:
-        """Validate a received message layout and store the demonstration.
+        """
+        Validate a received message layout and store the demonstration.
 
-        Args:
-            flat: The message's layout and data.
+        :param flat: The message's layout and data.
 
-        Returns:
-            The stored demonstration (block name -> array).
+        :returns: The stored demonstration (block name -> array).
         """
         try:
             demonstration = flat_to_demonstration(flat, self.state_dimension,
@@ -86,10 +86,10 @@ class DemonstrationQueue:
         return demonstration
 
     def put(self, demonstration: Mapping[str, Any]) -> None:
-        """Store an already validated demonstration (block name -> array (rows, width)).
+        """
+        Store an already validated demonstration (block name -> array (rows, width)).
 
-        Args:
-            demonstration: The demonstration.
+        :param demonstration: The demonstration.
         """
         item = {k: np.asarray(v, dtype=np.float32) for k, v in demonstration.items()}
         with self._arrived:
@@ -103,10 +103,10 @@ class DemonstrationQueue:
     # -- consumer side ---------------------------------------------------------------------
 
     def sample_demonstration(self) -> Any:
-        """Return one demonstration as a TensorDict of transitions, or None if none yet.
+        """
+        Return one demonstration as a TensorDict of transitions, or None if none yet.
 
-        Returns:
-            TensorDict with the learner's transition keys (float32), or None.
+        :returns: TensorDict with the learner's transition keys (float32), or None.
         """
         with self._lock:
             if self._fresh:
@@ -121,14 +121,13 @@ class DemonstrationQueue:
         return to_transitions(item)
 
     def wait_for(self, count: int, timeout: float) -> bool:
-        """Block until at least ``count`` demonstrations have been received, or timeout.
+        """
+        Block until at least ``count`` demonstrations have been received, or timeout.
 
-        Args:
-            count: Demonstrations to wait for.
-            timeout: Seconds.
+        :param count: Demonstrations to wait for.
+        :param timeout: Seconds.
 
-        Returns:
-            True if they arrived.
+        :returns: True if they arrived.
         """
         with self._arrived:
             return self._arrived.wait_for(lambda: self.received >= count, timeout)
@@ -138,10 +137,10 @@ class DemonstrationQueue:
             return len(self._fresh) + len(self._pool)
 
     def stats(self) -> dict[str, int]:
-        """Counters for diagnostics.
+        """
+        Counters for diagnostics.
 
-        Returns:
-            received, rejected, evicted, served, stored, unused.
+        :returns: received, rejected, evicted, served, stored, unused.
         """
         with self._lock:
             return {'received': self.received, 'rejected': self.rejected,
@@ -150,13 +149,12 @@ class DemonstrationQueue:
 
 
 def to_transitions(demonstration: Mapping[str, np.ndarray]) -> Any:
-    """Build the learner's TensorDict of transitions from a demonstration's blocks.
+    """
+    Build the learner's TensorDict of transitions from a demonstration's blocks.
 
-    Args:
-        demonstration: Block name -> float32 array (rows, width).
+    :param demonstration: Block name -> float32 array (rows, width).
 
-    Returns:
-        TensorDict with batch size rows (plus ``steps_left``, the transitions after each).
+    :returns: TensorDict with batch size rows (plus ``steps_left``, the transitions after each).
     """
     from tensordict import TensorDict
     import torch  # only the consumer needs torch

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Joint names <-> slots of the state ``[qpos, qvel(, act)]`` of a MuJoCo model (no rclpy).
+"""
+Joint names <-> slots of the state ``[qpos, qvel(, act)]`` of a MuJoCo model (no rclpy).
 
 ``sensor_msgs/JointState`` carries joints by name, in any order, often a subset. The names are
 the MuJoCo model's joint names (``mujoco.mj_id2name``); a hinge or slide joint has one position
@@ -36,13 +37,13 @@ class JointStateError(ValueError):
 
 @dataclass(frozen=True)
 class JointMap:
-    """Names and state slots of a model's 1-DoF joints.
+    """
+    Names and state slots of a model's 1-DoF joints.
 
-    Args:
-        names: Joint names, in model order.
-        qpos_slots: Index of each joint's position in the state.
-        qvel_slots: Index of each joint's velocity in the state.
-        state_dimension: nq + nv + na.
+    :param names: Joint names, in model order.
+    :param qpos_slots: Index of each joint's position in the state.
+    :param qvel_slots: Index of each joint's velocity in the state.
+    :param state_dimension: nq + nv + na.
     """
 
     names: tuple[str, ...]
@@ -52,26 +53,24 @@ class JointMap:
 
     @classmethod
     def from_model(cls, model: Any) -> JointMap:
-        """Build the map of a model's hinge and slide joints.
+        """
+        Build the map of a model's hinge and slide joints.
 
-        Args:
-            model: The MuJoCo model.
+        :param model: The MuJoCo model.
 
-        Returns:
-            The joint map.
+        :returns: The joint map.
         """
         return cls.from_layout(joint_layout(model), int(model.nq + model.nv + model.na))
 
     @classmethod
     def from_layout(cls, layout: dict[str, Any], state_dimension: int) -> JointMap:
-        """Build the map from a joint layout (``sim.joints.joint_layout`` or exported metadata).
+        """
+        Build the map from a joint layout (``sim.joints.joint_layout`` or exported metadata).
 
-        Args:
-            layout: ``joint_names``, ``joint_qpos_index``, ``joint_qvel_index``.
-            state_dimension: nq + nv + na.
+        :param layout: ``joint_names``, ``joint_qpos_index``, ``joint_qvel_index``.
+        :param state_dimension: nq + nv + na.
 
-        Returns:
-            The joint map.
+        :returns: The joint map.
         """
         names = tuple(str(n) for n in layout['joint_names'])
         qpos = np.asarray(layout['joint_qpos_index'], dtype=np.int64)
@@ -84,13 +83,12 @@ class JointMap:
         return cls(names, qpos, qvel, int(state_dimension))
 
     def index(self, names: Sequence[str]) -> np.ndarray:
-        """Positions of the given names in this map.
+        """
+        Positions of the given names in this map.
 
-        Args:
-            names: Joint names.
+        :param names: Joint names.
 
-        Returns:
-            Index of each name in :attr:`names`.
+        :returns: Index of each name in :attr:`names`.
         """
         lookup = {name: i for i, name in enumerate(self.names)}
         unknown = [n for n in names if n not in lookup]
@@ -103,16 +101,15 @@ class JointMap:
 
     def merge(self, base: np.ndarray, names: Sequence[str], positions: Sequence[float],
               velocities: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Write the joints of a message over a full state.
+        """
+        Write the joints of a message over a full state.
 
-        Args:
-            base: The last known full state (not modified).
-            names: Joint names of the message.
-            positions: Their positions, one per name, or empty (not sent).
-            velocities: Their velocities, one per name, or empty (not sent).
+        :param base: The last known full state (not modified).
+        :param names: Joint names of the message.
+        :param positions: Their positions, one per name, or empty (not sent).
+        :param velocities: Their velocities, one per name, or empty (not sent).
 
-        Returns:
-            The new state and the state slots that were written.
+        :returns: The new state and the state slots that were written.
         """
         names = [str(n) for n in names]
         positions = np.asarray(positions, dtype=np.float64).reshape(-1)
@@ -139,27 +136,25 @@ class JointMap:
         return state, np.concatenate(written)
 
     def read(self, state: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Joint names, positions and velocities of a full state (for publishing).
+        """
+        Joint names, positions and velocities of a full state (for publishing).
 
-        Args:
-            state: Full state.
+        :param state: Full state.
 
-        Returns:
-            Names, positions, velocities.
+        :returns: Names, positions, velocities.
         """
         state = np.asarray(state, dtype=np.float64)
         return list(self.names), state[self.qpos_slots], state[self.qvel_slots]
 
 
 def describe(joint_map: JointMap, actuated_joint_names: Sequence[str]) -> str:
-    """One line naming the state layout, for logs.
+    """
+    One line naming the state layout, for logs.
 
-    Args:
-        joint_map: The joint map.
-        actuated_joint_names: The joint of each actuator, in command order.
+    :param joint_map: The joint map.
+    :param actuated_joint_names: The joint of each actuator, in command order.
 
-    Returns:
-        The description.
+    :returns: The description.
     """
     return (f'state of {joint_map.state_dimension} values; joints {list(joint_map.names)}; '
             f'command order {list(actuated_joint_names)}')

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Launch argument strings -> typed node parameters, for the launch files (no ROS imports).
+"""
+Launch argument strings -> typed node parameters, for the launch files (no ROS imports).
 
 Launch arguments are strings. Handing a string such as ``100`` to a node lets launch_ros guess
 its type (an integer where a float is declared, ``''`` where a list is meant); the launch files
@@ -108,14 +109,13 @@ def bridge_seed(seed: int, index: int) -> int:
 
 
 def node_parameters(path: str | Path, node_name: str) -> dict[str, Any]:
-    """Read the ``<node_name>: ros__parameters:`` block of a ROS parameter file.
+    """
+    Read the ``<node_name>: ros__parameters:`` block of a ROS parameter file.
 
-    Args:
-        path: The YAML file.
-        node_name: Top-level key.
+    :param path: The YAML file.
+    :param node_name: Top-level key.
 
-    Returns:
-        The parameters (empty if the file has no block for the node).
+    :returns: The parameters (empty if the file has no block for the node).
     """
     try:
         tree = yaml.safe_load(Path(path).read_text(encoding='utf-8'))

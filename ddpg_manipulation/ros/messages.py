@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Demonstrations <-> ``std_msgs/Float32MultiArray`` layout, on plain numpy (no rclpy).
+"""
+Demonstrations <-> ``std_msgs/Float32MultiArray`` layout, on plain numpy (no rclpy).
 
 One message carries one demonstration: a row-major matrix with one row per transition (in path
 order) and the five transition blocks side by side::
@@ -72,12 +73,12 @@ class Dim:
 
 @dataclass
 class FlatArray:
-    """What a ``Float32MultiArray`` holds: dims, data offset and flat data.
+    """
+    What a ``Float32MultiArray`` holds: dims, data offset and flat data.
 
-    Args:
-        dims: Layout dimensions.
-        data: Flat float32 data.
-        data_offset: Index of the first element in ``data``.
+    :param dims: Layout dimensions.
+    :param data: Flat float32 data.
+    :param data_offset: Index of the first element in ``data``.
     """
 
     dims: list[Dim]
@@ -86,28 +87,26 @@ class FlatArray:
 
 
 def block_sizes(state_dimension: int, action_dimension: int) -> dict[str, int]:
-    """Width of each column block for a task.
+    """
+    Width of each column block for a task.
 
-    Args:
-        state_dimension: nx.
-        action_dimension: nu.
+    :param state_dimension: nx.
+    :param action_dimension: nu.
 
-    Returns:
-        Block name -> width, in message order.
+    :returns: Block name -> width, in message order.
     """
     return {name: action_dimension if name == 'relative_actions' else state_dimension
             for name in BLOCKS}
 
 
 def demonstration_to_flat(demonstration: Mapping[str, Any]) -> FlatArray:
-    """Pack one demonstration (transitions) into the message layout.
+    """
+    Pack one demonstration (transitions) into the message layout.
 
-    Args:
-        demonstration: Mapping (or TensorDict) with the five transition keys, each of shape
-            (rows, width); numpy arrays or torch tensors.
+    :param demonstration: Mapping (or TensorDict) with the five transition keys, each of shape
+        (rows, width); numpy arrays or torch tensors.
 
-    Returns:
-        The flat array.
+    :returns: The flat array.
     """
     blocks = []
     for name in BLOCKS:
@@ -135,15 +134,14 @@ def demonstration_to_flat(demonstration: Mapping[str, Any]) -> FlatArray:
 def flat_to_demonstration(
     flat: FlatArray, state_dimension: int, action_dimension: int
 ) -> dict[str, np.ndarray]:
-    """Unpack and validate a message for a task.
+    """
+    Unpack and validate a message for a task.
 
-    Args:
-        flat: The received layout and data.
-        state_dimension: The task's nx.
-        action_dimension: The task's nu.
+    :param flat: The received layout and data.
+    :param state_dimension: The task's nx.
+    :param action_dimension: The task's nu.
 
-    Returns:
-        Block name -> float32 array (rows, width).
+    :returns: Block name -> float32 array (rows, width).
     """
     sizes = block_sizes(state_dimension, action_dimension)
     expected_labels = [ROWS_LABEL, COLUMNS_LABEL, *BLOCKS]
@@ -198,13 +196,12 @@ def _block_at(column: int, sizes: Mapping[str, int]) -> tuple[str, int]:
 # -- MultiArray-like objects ------------------------------------------------------------------
 
 def read_multiarray(message: Any) -> FlatArray:
-    """Read the layout and data of a ``Float32MultiArray`` (or anything shaped like one).
+    """
+    Read the layout and data of a ``Float32MultiArray`` (or anything shaped like one).
 
-    Args:
-        message: The message.
+    :param message: The message.
 
-    Returns:
-        The flat array (data viewed as float32 without copying where possible).
+    :returns: The flat array (data viewed as float32 without copying where possible).
     """
     try:
         dims = [Dim(str(d.label), int(d.size), int(d.stride)) for d in message.layout.dim]
@@ -223,15 +220,14 @@ def read_multiarray(message: Any) -> FlatArray:
 
 
 def fill_multiarray(message: Any, flat: FlatArray, make_dim: Callable[[], Any]) -> Any:
-    """Write a flat array into a ``Float32MultiArray`` (or anything shaped like one).
+    """
+    Write a flat array into a ``Float32MultiArray`` (or anything shaped like one).
 
-    Args:
-        message: The message to fill.
-        flat: Layout and data.
-        make_dim: Creates an empty ``MultiArrayDimension``.
+    :param message: The message to fill.
+    :param flat: Layout and data.
+    :param make_dim: Creates an empty ``MultiArrayDimension``.
 
-    Returns:
-        The message.
+    :returns: The message.
     """
     dims = []
     for dim in flat.dims:
@@ -245,13 +241,12 @@ def fill_multiarray(message: Any, flat: FlatArray, make_dim: Callable[[], Any]) 
 
 
 def float32_array(values: np.ndarray) -> array.array:
-    """Convert numbers to the ``array.array('f')`` a float32[] message field takes as is.
+    """
+    Convert numbers to the ``array.array('f')`` a float32[] message field takes as is.
 
-    Args:
-        values: Numbers.
+    :param values: Numbers.
 
-    Returns:
-        The array.
+    :returns: The array.
     """
     out = array.array('f')
     out.frombytes(np.ascontiguousarray(values, dtype=np.float32).tobytes())
@@ -259,13 +254,12 @@ def float32_array(values: np.ndarray) -> array.array:
 
 
 def float64_array(values: np.ndarray) -> array.array:
-    """Convert numbers to the ``array.array('d')`` a float64[] message field takes as is.
+    """
+    Convert numbers to the ``array.array('d')`` a float64[] message field takes as is.
 
-    Args:
-        values: Numbers.
+    :param values: Numbers.
 
-    Returns:
-        The array.
+    :returns: The array.
     """
     out = array.array('d')
     out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
@@ -273,13 +267,12 @@ def float64_array(values: np.ndarray) -> array.array:
 
 
 def float64_values(data: Any) -> np.ndarray:
-    """Read the ``data`` of a ``Float64MultiArray`` as a float64 numpy array (a copy).
+    """
+    Read the ``data`` of a ``Float64MultiArray`` as a float64 numpy array (a copy).
 
-    Args:
-        data: ``array.array('d')``, list or array of numbers.
+    :param data: ``array.array('d')``, list or array of numbers.
 
-    Returns:
-        1-D float64 array.
+    :returns: 1-D float64 array.
     """
     if isinstance(data, array.array) and data.typecode == 'd':
         return np.frombuffer(data, dtype=np.float64).copy() if len(data) else np.empty(0)

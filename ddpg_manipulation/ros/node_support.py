@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""rclpy plumbing shared by the nodes: parameters, signals, the spin loop, message helpers.
+"""
+rclpy plumbing shared by the nodes: parameters, signals, the spin loop, message helpers.
 
 Works with the rclpy of ROS 2 Humble and Jazzy:
 
@@ -51,17 +52,16 @@ EXIT_OK, EXIT_FAILURE, EXIT_BAD_PARAMETER = 0, 1, 2
 
 
 def declare_parameters(node: Any, specs: Iterable[ParamSpec]) -> dict[str, Any]:
-    """Declare a node's parameters with descriptors and return their validated values.
+    """
+    Declare a node's parameters with descriptors and return their validated values.
 
     Numbers are declared with ``dynamic_typing`` and coerced by :func:`params.validate`, so that
     ``50`` from a launch file works for a float parameter.
 
-    Args:
-        node: The rclpy node.
-        specs: The node's parameters.
+    :param node: The rclpy node.
+    :param specs: The node's parameters.
 
-    Returns:
-        Name -> validated value; raises ParameterError naming a bad parameter.
+    :returns: Name -> validated value; raises ParameterError naming a bad parameter.
     """
     specs = list(specs)
     values = {}
@@ -79,14 +79,14 @@ def declare_parameters(node: Any, specs: Iterable[ParamSpec]) -> dict[str, Any]:
 
 
 def reject_invalid_changes(node: Any, specs: Iterable[ParamSpec]) -> None:
-    """Refuse run-time changes (``ros2 param set``) that the parameter's checks reject.
+    """
+    Refuse run-time changes (``ros2 param set``) that the parameter's checks reject.
 
     Numbers are declared with ``dynamic_typing``, so rclpy itself accepts a value of any type;
     without this callback a bad value would only be found when the node next reads it.
 
-    Args:
-        node: The rclpy node (its parameters are already declared).
-        specs: The node's parameters.
+    :param node: The rclpy node (its parameters are already declared).
+    :param specs: The node's parameters.
     """
     by_name = {spec.name: spec for spec in specs}
 
@@ -105,14 +105,13 @@ def reject_invalid_changes(node: Any, specs: Iterable[ParamSpec]) -> None:
 
 
 def current_parameter(node: Any, spec: ParamSpec) -> Any:
-    """Read one parameter's current value (it may have been changed at run time), validated.
+    """
+    Read one parameter's current value (it may have been changed at run time), validated.
 
-    Args:
-        node: The rclpy node.
-        spec: The parameter.
+    :param node: The rclpy node.
+    :param spec: The parameter.
 
-    Returns:
-        The validated value.
+    :returns: The validated value.
     """
     return validate([spec], {spec.name: node.get_parameter(spec.name).value})[spec.name]
 
@@ -135,14 +134,13 @@ class StopFlag:
 
 
 def init_ros(args: Sequence[str] | None = None, context: Any = None) -> StopFlag:
-    """Initialize rclpy so that Ctrl-C and SIGTERM stop the node gracefully.
+    """
+    Initialize rclpy so that Ctrl-C and SIGTERM stop the node gracefully.
 
-    Args:
-        args: Command-line arguments (``--ros-args ...``).
-        context: rclpy context (default: the global one).
+    :param args: Command-line arguments (``--ros-args ...``).
+    :param context: rclpy context (default: the global one).
 
-    Returns:
-        The flag the signals set.
+    :returns: The flag the signals set.
     """
     try:
         from rclpy.signals import SignalHandlerOptions
@@ -158,7 +156,8 @@ def init_ros(args: Sequence[str] | None = None, context: Any = None) -> StopFlag
 
 def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
              multithreaded: bool = False, name: str = 'ddpg_manipulation') -> int:
-    """Run a node until it finishes, fails or is signalled; then close it gracefully.
+    """
+    Run a node until it finishes, fails or is signalled; then close it gracefully.
 
     The executor spins in a background thread; the main thread only waits, so SIGINT/SIGTERM
     are handled at once. The node may set ``exit_code`` (an int) to end the run, and may define
@@ -166,14 +165,12 @@ def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
     (the node can still publish, e.g. its final checkpoint path). An exception raised in a
     callback ends the run with exit code 1.
 
-    Args:
-        factory: Creates the node (after ``rclpy.init``).
-        args: Command-line arguments.
-        multithreaded: Use a MultiThreadedExecutor (else single-threaded).
-        name: Logger name for errors raised while creating the node.
+    :param factory: Creates the node (after ``rclpy.init``).
+    :param args: Command-line arguments.
+    :param multithreaded: Use a MultiThreadedExecutor (else single-threaded).
+    :param name: Logger name for errors raised while creating the node.
 
-    Returns:
-        The process exit code: 0 ok, 1 failure, 2 bad parameter.
+    :returns: The process exit code: 0 ok, 1 failure, 2 bad parameter.
     """
     stop = init_ros(args)
     node = None
@@ -231,11 +228,11 @@ def monotonic() -> float:
 
 
 class ThrottledLogger:
-    """Warnings of one kind at most once per period, with the count of the suppressed ones.
+    """
+    Warnings of one kind at most once per period, with the count of the suppressed ones.
 
-    Args:
-        node: The rclpy node (its logger is used).
-        period: Seconds between two warnings of the same kind.
+    :param node: The rclpy node (its logger is used).
+    :param period: Seconds between two warnings of the same kind.
     """
 
     def __init__(self, node: Any, period: float) -> None:
@@ -243,11 +240,11 @@ class ThrottledLogger:
         self._throttle = Throttle(period)
 
     def warning(self, key: str, message: str) -> None:
-        """Log a warning unless one of this kind was logged within the period.
+        """
+        Log a warning unless one of this kind was logged within the period.
 
-        Args:
-            key: Kind of warning.
-            message: Text.
+        :param key: Kind of warning.
+        :param message: Text.
         """
         suppressed = self._throttle(key, monotonic())
         if suppressed is not None:
@@ -257,17 +254,16 @@ class ThrottledLogger:
 
 def diagnostic_array(node: Any, name: str, level: str, message: str,
                      values: Iterable[tuple[str, Any]]) -> DiagnosticArray:
-    """Build a ``/diagnostics`` message with one status.
+    """
+    Build a ``/diagnostics`` message with one status.
 
-    Args:
-        node: The publishing node (clock, hardware id).
-        name: Status name.
-        level: ``ok``, ``warn`` or ``error``.
-        message: Status message.
-        values: (key, value) pairs.
+    :param node: The publishing node (clock, hardware id).
+    :param name: Status name.
+    :param level: ``ok``, ``warn`` or ``error``.
+    :param message: Status message.
+    :param values: (key, value) pairs.
 
-    Returns:
-        The message.
+    :returns: The message.
     """
     status = DiagnosticStatus()
     status.level = {'ok': DiagnosticStatus.OK, 'warn': DiagnosticStatus.WARN,

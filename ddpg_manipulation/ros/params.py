@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Node parameters as plain data: name, default, description, type and check (no rclpy).
+"""
+Node parameters as plain data: name, default, description, type and check (no rclpy).
 
 Every node lists its parameters as :class:`ParamSpec` entries. The rclpy shell declares each one
 with a ``ParameterDescriptor`` built from the spec and passes the values it got to
@@ -39,16 +40,16 @@ class ParameterError(ValueError):
 
 @dataclass(frozen=True)
 class ParamSpec:
-    """One node parameter.
+    """
+    One node parameter.
 
-    Args:
-        name: Parameter name.
-        default: Default value (of ``kind``).
-        description: What it does, shown by ``ros2 param describe``.
-        kind: One of ``bool``, ``int``, ``float``, ``str``, ``float_list``, ``str_list``.
-        read_only: Fixed after start (``ros2 param set`` is refused).
-        check: Further check of the coerced value; returns an error text or None.
-        choices: Allowed values of a ``str`` parameter.
+    :param name: Parameter name.
+    :param default: Default value (of ``kind``).
+    :param description: What it does, shown by ``ros2 param describe``.
+    :param kind: One of ``bool``, ``int``, ``float``, ``str``, ``float_list``, ``str_list``.
+    :param read_only: Fixed after start (``ros2 param set`` is refused).
+    :param check: Further check of the coerced value; returns an error text or None.
+    :param choices: Allowed values of a ``str`` parameter.
     """
 
     name: str
@@ -72,14 +73,13 @@ class ParamSpec:
 
 
 def coerce(spec: ParamSpec, value: Any) -> Any:
-    """Convert a parameter value to the spec's kind.
+    """
+    Convert a parameter value to the spec's kind.
 
-    Args:
-        spec: The parameter.
-        value: The value the node got (from YAML, the command line or a launch file).
+    :param spec: The parameter.
+    :param value: The value the node got (from YAML, the command line or a launch file).
 
-    Returns:
-        The value as ``bool``, ``int``, ``float``, ``str`` or a list of those.
+    :returns: The value as ``bool``, ``int``, ``float``, ``str`` or a list of those.
     """
     name, kind = spec.name, spec.kind
     if kind == 'bool':
@@ -135,14 +135,13 @@ def _number(name: str, value: Any) -> float:
 
 
 def validate(specs: Iterable[ParamSpec], values: Mapping[str, Any]) -> dict[str, Any]:
-    """Coerce and check all parameters of a node.
+    """
+    Coerce and check all parameters of a node.
 
-    Args:
-        specs: The node's parameters.
-        values: Name -> value as the node got it (missing names take the default).
+    :param specs: The node's parameters.
+    :param values: Name -> value as the node got it (missing names take the default).
 
-    Returns:
-        Name -> coerced value.
+    :returns: Name -> coerced value.
     """
     result = {}
     for spec in specs:
@@ -188,13 +187,12 @@ def task_spec(description: str = 'bundled task name (box_push, planar_hand, ...)
 # -- tasks -------------------------------------------------------------------------------------
 
 def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
-    """Parse the ``overrides`` parameter: ``section.key=value`` strings (the CLI's ``--set``).
+    """
+    Parse the ``overrides`` parameter: ``section.key=value`` strings (the CLI's ``--set``).
 
-    Args:
-        assignments: The strings.
+    :param assignments: The strings.
 
-    Returns:
-        Flat ``section.key`` -> value (read as YAML data, never executed).
+    :returns: Flat ``section.key`` -> value (read as YAML data, never executed).
     """
     from ddpg_manipulation.config import ConfigError, parse_set
 
@@ -209,14 +207,13 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
 
 
 def load_task(task: str, overrides: Mapping[str, Any] | None = None) -> Any:
-    """Build a task's parameters; a bad task or override is a ParameterError naming it.
+    """
+    Build a task's parameters; a bad task or override is a ParameterError naming it.
 
-    Args:
-        task: The ``task`` parameter.
-        overrides: Task parameter overrides (from ``overrides`` and other node parameters).
+    :param task: The ``task`` parameter.
+    :param overrides: Task parameter overrides (from ``overrides`` and other node parameters).
 
-    Returns:
-        The ``ParameterContainer``.
+    :returns: The ``ParameterContainer``.
     """
     from ddpg_manipulation.config import ConfigError, ParameterContainer
 

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""planner_bridge_node: plans demonstrations and publishes them on ``~/demonstrations``.
+"""
+planner_bridge_node: plans demonstrations and publishes them on ``~/demonstrations``.
 
 The planner runs in a worker thread (:class:`~ddpg_manipulation.ros.bridge_logic.
 DemonstrationSourceRunner`); once its graph is ready a timer publishes one demonstration per
@@ -55,12 +56,12 @@ def demonstration_qos(depth: int) -> QoSProfile:
 
 
 class PlannerBridgeNode(Node):
-    """Publishes planner demonstrations; see the module docstring.
+    """
+    Publishes planner demonstrations; see the module docstring.
 
-    Args:
-        graph_factory: Builds the graph from the task parameters (tests pass a stub);
-            default ``planner.search.demonstration_graph``.
-        **kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
+    :param graph_factory: Builds the graph from the task parameters (tests pass a stub); default
+        ``planner.search.demonstration_graph``.
+    :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
     def __init__(self, graph_factory: Any = None, **kwargs: Any) -> None:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the policy node does, without ROS: state in, bounded actuator targets out.
+"""
+What the policy node does, without ROS: state in, bounded actuator targets out.
 
 :class:`PolicyController` is called by the node's control timer at ``control_rate`` Hz. Every
 ``action_time_step`` it queries the policy for the start and end actions of the next step (with
@@ -96,14 +97,14 @@ class InputError(ValueError):
 
 @dataclass
 class StepResult:
-    """What one control tick produced.
+    """
+    What one control tick produced.
 
-    Args:
-        command: Actuator targets to publish, or None (nothing to publish yet).
-        status: ``ok``, ``waiting`` (no state yet), ``stale`` (holding, input too old) or
-            ``held`` (holding, the policy gave no usable action).
-        queried: Whether the policy was queried this tick.
-        detail: Why a command is held.
+    :param command: Actuator targets to publish, or None (nothing to publish yet).
+    :param status: ``ok``, ``waiting`` (no state yet), ``stale`` (holding, input too old) or
+        ``held`` (holding, the policy gave no usable action).
+    :param queried: Whether the policy was queried this tick.
+    :param detail: Why a command is held.
     """
 
     command: np.ndarray | None
@@ -113,14 +114,13 @@ class StepResult:
 
 
 def substeps_per_action(action_time_step: float, control_rate: float) -> int:
-    """Control ticks per action step (the first-order-hold sub-steps at the control rate).
+    """
+    Control ticks per action step (the first-order-hold sub-steps at the control rate).
 
-    Args:
-        action_time_step: Seconds per action.
-        control_rate: Hz.
+    :param action_time_step: Seconds per action.
+    :param control_rate: Hz.
 
-    Returns:
-        The whole number of ticks.
+    :returns: The whole number of ticks.
     """
     if not (control_rate > 0 and math.isfinite(control_rate)):
         raise ValueError(f'control_rate must be a finite number > 0, got {control_rate}')
@@ -135,18 +135,18 @@ def substeps_per_action(action_time_step: float, control_rate: float) -> int:
 
 
 class PolicyController:
-    """Turns states into actuator targets with a policy, at a fixed control rate.
+    """
+    Turns states into actuator targets with a policy, at a fixed control rate.
 
-    Args:
-        policy: A ``Policy`` (``start_end_actions``, ``actions``, ``state_dimension``,
-            ``action_dimension``, ``metadata``).
-        control_rate: Control ticks per second.
-        state_timeout: Seconds after which the input counts as stale.
-        goal: Goal state; default None (set it with :meth:`set_goal` before the first tick).
-        joint_map: Joint names of the model, for :meth:`set_joint_state`.
-        base_state: State that joint-state messages are merged over until a full state arrives
-            (e.g. the task's nominal start); default zeros.
-        ignored_joints: Joint names dropped from joint-state messages before mapping.
+    :param policy: A ``Policy`` (``start_end_actions``, ``actions``, ``state_dimension``,
+        ``action_dimension``, ``metadata``).
+    :param control_rate: Control ticks per second.
+    :param state_timeout: Seconds after which the input counts as stale.
+    :param goal: Goal state; default None (set it with :meth:`set_goal` before the first tick).
+    :param joint_map: Joint names of the model, for :meth:`set_joint_state`.
+    :param base_state: State that joint-state messages are merged over until a full state arrives
+        (e.g. the task's nominal start); default zeros.
+    :param ignored_joints: Joint names dropped from joint-state messages before mapping.
     """
 
     def __init__(self, policy: Any, control_rate: float, state_timeout: float,
@@ -195,11 +195,11 @@ class PolicyController:
         return vector.copy()
 
     def set_full_state(self, values: Any, now: float) -> None:
-        """Take a full state ``[qpos, qvel(, act)]`` (``~/state``).
+        """
+        Take a full state ``[qpos, qvel(, act)]`` (``~/state``).
 
-        Args:
-            values: The state.
-            now: Receipt time in seconds.
+        :param values: The state.
+        :param now: Receipt time in seconds.
         """
         try:
             state = self._check_vector(values, 'state')
@@ -212,13 +212,13 @@ class PolicyController:
             self._state_time = now
 
     def set_joint_state(self, names: Any, positions: Any, velocities: Any, now: float) -> None:
-        """Merge a joint-state message (by MuJoCo joint name) over the last known state.
+        """
+        Merge a joint-state message (by MuJoCo joint name) over the last known state.
 
-        Args:
-            names: Joint names, any order, any subset of the model's 1-DoF joints.
-            positions: One per name, or empty.
-            velocities: One per name, or empty.
-            now: Receipt time in seconds.
+        :param names: Joint names, any order, any subset of the model's 1-DoF joints.
+        :param positions: One per name, or empty.
+        :param velocities: One per name, or empty.
+        :param now: Receipt time in seconds.
         """
         if self.joint_map is None:
             self.rejected_inputs += 1
@@ -243,10 +243,10 @@ class PolicyController:
             self._state_time = now
 
     def set_goal(self, values: Any) -> None:
-        """Take a goal state (``~/goal``).
+        """
+        Take a goal state (``~/goal``).
 
-        Args:
-            values: The goal, same layout as the state.
+        :param values: The goal, same layout as the state.
         """
         try:
             goal = self._check_vector(values, 'goal')
@@ -257,22 +257,21 @@ class PolicyController:
             self._goal = goal
 
     def unobserved_slots(self) -> list[int]:
-        """State slots no message has set yet (they hold the base state's values).
+        """
+        State slots no message has set yet (they hold the base state's values).
 
-        Returns:
-            Slot indices.
+        :returns: Slot indices.
         """
         with self._lock:
             return [int(i) for i in np.flatnonzero(~self._observed)]
 
     def state_age(self, now: float) -> float | None:
-        """Seconds since the last state input, or None if none arrived.
+        """
+        Seconds since the last state input, or None if none arrived.
 
-        Args:
-            now: Current time in seconds.
+        :param now: Current time in seconds.
 
-        Returns:
-            Age, or None.
+        :returns: Age, or None.
         """
         with self._lock:
             return None if self._state_time is None else now - self._state_time
@@ -280,13 +279,12 @@ class PolicyController:
     # -- control loop (timer thread) -------------------------------------------------------
 
     def step(self, now: float) -> StepResult:
-        """Compute the command of one control tick.
+        """
+        Compute the command of one control tick.
 
-        Args:
-            now: Current time in seconds (same clock as the input times).
+        :param now: Current time in seconds (same clock as the input times).
 
-        Returns:
-            The command to publish (or None) and the status.
+        :returns: The command to publish (or None) and the status.
         """
         with self._lock:
             policy, goal = self._policy, self._goal
@@ -337,13 +335,12 @@ class PolicyController:
         return self._targets is None or self._index >= self._targets.shape[0]
 
     def safe_command(self, command: np.ndarray) -> np.ndarray | None:
-        """Clip a command to the action bounds; None if it is not finite.
+        """
+        Clip a command to the action bounds; None if it is not finite.
 
-        Args:
-            command: Actuator targets.
+        :param command: Actuator targets.
 
-        Returns:
-            Clipped targets, or None.
+        :returns: Clipped targets, or None.
         """
         command = np.asarray(command, dtype=np.float64).reshape(-1)
         if command.shape[0] != self.action_dimension or not np.all(np.isfinite(command)):
@@ -371,15 +368,15 @@ class PolicyController:
 
     @property
     def policy(self) -> Any:
-        """The policy in use."""
+        """Return the policy in use."""
         with self._lock:
             return self._policy
 
     def check_compatible(self, policy: Any) -> None:
-        """Raise ValueError unless a policy can replace the current one.
+        """
+        Raise ValueError unless a policy can replace the current one.
 
-        Args:
-            policy: The candidate.
+        :param policy: The candidate.
         """
         current = self.policy
         for name in ('state_dimension', 'action_dimension'):
@@ -397,10 +394,10 @@ class PolicyController:
             raise ValueError(f'task {new_task!r} differs from the running task {old_task!r}')
 
     def swap_policy(self, policy: Any) -> None:
-        """Replace the policy atomically; the control loop continues with the next query.
+        """
+        Replace the policy atomically; the control loop continues with the next query.
 
-        Args:
-            policy: The new policy (checked with :meth:`check_compatible`).
+        :param policy: The new policy (checked with :meth:`check_compatible`).
         """
         self.check_compatible(policy)
         with self._lock:
@@ -408,13 +405,12 @@ class PolicyController:
         self.reloads += 1
 
     def reload(self, load: Callable[[], Any]) -> tuple[bool, str]:
-        """Load a policy and swap it in; on any failure keep the old one.
+        """
+        Load a policy and swap it in; on any failure keep the old one.
 
-        Args:
-            load: Returns the new policy (may raise).
+        :param load: Returns the new policy (may raise).
 
-        Returns:
-            Success and a message for the caller (the service response).
+        :returns: Success and a message for the caller (the service response).
         """
         try:
             policy = load()
@@ -427,13 +423,12 @@ class PolicyController:
     # -- reporting -------------------------------------------------------------------------
 
     def status(self, now: float) -> dict[str, Any]:
-        """Figures for diagnostics.
+        """
+        Figures for diagnostics.
 
-        Args:
-            now: Current time in seconds.
+        :param now: Current time in seconds.
 
-        Returns:
-            Name -> value.
+        :returns: Name -> value.
         """
         age = self.state_age(now)
         return {
@@ -455,13 +450,12 @@ def _pick(values: Any, keep: list[int], count: int) -> Any:
 
 
 def describe_policy(policy: Any) -> str:
-    """Name a policy by its checkpoint path and epoch.
+    """
+    Name a policy by its checkpoint path and epoch.
 
-    Args:
-        policy: A ``Policy``.
+    :param policy: A ``Policy``.
 
-    Returns:
-        A short description.
+    :returns: A short description.
     """
     metadata = getattr(policy, 'metadata', None) or {}
     path = metadata.get('path', '<in memory>')
@@ -470,15 +464,14 @@ def describe_policy(policy: Any) -> str:
 
 
 def resolve_checkpoint(checkpoint: str, output_dir: str, task_name: str) -> str:
-    """Turn the ``checkpoint`` parameter into a checkpoint location.
+    """
+    Turn the ``checkpoint`` parameter into a checkpoint location.
 
-    Args:
-        checkpoint: A checkpoint, run or output directory, an fsspec URL, or ``latest``.
-        output_dir: Searched when ``checkpoint`` is ``latest``.
-        task_name: Only checkpoints of this task count for ``latest``.
+    :param checkpoint: A checkpoint, run or output directory, an fsspec URL, or ``latest``.
+    :param output_dir: Searched when ``checkpoint`` is ``latest``.
+    :param task_name: Only checkpoints of this task count for ``latest``.
 
-    Returns:
-        The location to load.
+    :returns: The location to load.
     """
     from ddpg_manipulation.learning import checkpoint as ckpt
 
@@ -488,19 +481,18 @@ def resolve_checkpoint(checkpoint: str, output_dir: str, task_name: str) -> str:
 
 
 def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -> Any:
-    """Resolve and load a checkpoint or an exported ``.onnx`` policy for a task.
+    """
+    Resolve and load a checkpoint or an exported ``.onnx`` policy for a task.
 
     A checkpoint's manifest is checked against the task (and needs torch and MuJoCo); an
     ``.onnx`` file is checked by its metadata and runs with onnxruntime and numpy only.
 
-    Args:
-        checkpoint: ``checkpoint`` parameter.
-        output_dir: ``output_dir`` parameter.
-        task: Task name or YAML path.
-        threads: Inference threads (torch intra-op threads, or onnxruntime's).
+    :param checkpoint: ``checkpoint`` parameter.
+    :param output_dir: ``output_dir`` parameter.
+    :param task: Task name or YAML path.
+    :param threads: Inference threads (torch intra-op threads, or onnxruntime's).
 
-    Returns:
-        The ``Policy`` (a checkpoint's has ``params``, the task's ParameterContainer).
+    :returns: The ``Policy`` (a checkpoint's has ``params``, the task's ParameterContainer).
     """
     from ddpg_manipulation.policy import Policy
 
@@ -518,13 +510,13 @@ def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -
 
 @dataclass
 class TaskContext:
-    """What the policy node takes from the task besides the policy itself.
+    """
+    What the policy node takes from the task besides the policy itself.
 
-    Args:
-        goal: The nominal goal (used until a goal message arrives).
-        start_state: The nominal start (the base that joint states are merged into).
-        joint_map: Joint names -> state slots.
-        actuated_joint_names: The joint of each actuator, in command order.
+    :param goal: The nominal goal (used until a goal message arrives).
+    :param start_state: The nominal start (the base that joint states are merged into).
+    :param joint_map: Joint names -> state slots.
+    :param actuated_joint_names: The joint of each actuator, in command order.
     """
 
     goal: list[float]
@@ -534,13 +526,12 @@ class TaskContext:
 
     @classmethod
     def of(cls, policy: Any) -> TaskContext:
-        """Read the context from a policy: its task parameters, or an exported file's metadata.
+        """
+        Read the context from a policy: its task parameters, or an exported file's metadata.
 
-        Args:
-            policy: A loaded ``Policy``.
+        :param policy: A loaded ``Policy``.
 
-        Returns:
-            The context.
+        :returns: The context.
         """
         params = getattr(policy, 'params', None)
         if params is not None:

@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""policy_node (lifecycle): a trained checkpoint publishing actuator targets.
+"""
+policy_node (lifecycle): a trained checkpoint publishing actuator targets.
 
 Thin shell around :class:`~ddpg_manipulation.ros.policy_logic.PolicyController`:
 
@@ -68,12 +69,12 @@ _SPECS = {spec.name: spec for spec in POLICY_PARAMS}
 
 
 class PolicyNode(LifecycleNode):
-    """The lifecycle policy node; see the module docstring.
+    """
+    The lifecycle policy node; see the module docstring.
 
-    Args:
-        loader: ``(checkpoint, output_dir, task) -> Policy`` (tests may pass their own);
-            default :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
-        **kwargs: Passed to the rclpy node (context, parameter_overrides, ...).
+    :param loader: ``(checkpoint, output_dir, task) -> Policy`` (tests may pass their own); default
+        :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
+    :param kwargs: Passed to the rclpy node (context, parameter_overrides, ...).
     """
 
     def __init__(self, loader: Any = None, **kwargs: Any) -> None:

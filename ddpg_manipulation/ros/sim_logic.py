@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the sim node does, without ROS: a task's MuJoCo model stepped against the wall clock.
+"""
+What the sim node does, without ROS: a task's MuJoCo model stepped against the wall clock.
 
 One :class:`SimController` owns an ``MjData``. The node's timer calls :meth:`SimController.
 advance` with the wall-clock time; it runs as many physics steps (``mj_step`` with ``nstep``,
@@ -100,16 +101,15 @@ class Outcome:
 
 def relative_distance(state: np.ndarray, goal: np.ndarray, start: np.ndarray,
                       scaling: np.ndarray) -> float:
-    """Relative distance of a state to a goal (1 = no progress from the start, 0 = at it).
+    """
+    Relative distance of a state to a goal (1 = no progress from the start, 0 = at it).
 
-    Args:
-        state: Current state.
-        goal: Goal state.
-        start: Start state.
-        scaling: Diagonal distance scaling of the task.
+    :param state: Current state.
+    :param goal: Goal state.
+    :param start: Start state.
+    :param scaling: Diagonal distance scaling of the task.
 
-    Returns:
-        The relative distance.
+    :returns: The relative distance.
     """
     current = np.linalg.norm((state - goal) * scaling)
     initial = np.linalg.norm((start - goal) * scaling)
@@ -117,18 +117,18 @@ def relative_distance(state: np.ndarray, goal: np.ndarray, start: np.ndarray,
 
 
 class SimController:
-    """A task's MuJoCo plant stepped in real time, with command hold and a goal watch.
+    """
+    A task's MuJoCo plant stepped in real time, with command hold and a goal watch.
 
-    Args:
-        params: The task's ``ParameterContainer``.
-        start_state: Initial state (default the task's nominal start).
-        goal: Goal state (default the task's nominal goal).
-        success_distance: Relative distance counted as success (default the task's).
-        command_timeout: Seconds after which commands count as stale (0 = never).
-        real_time_factor: Simulated seconds per wall second.
-        max_steps_per_tick: Most physics steps per :meth:`advance`.
-        timeout: Wall seconds until the run ends as a timeout (0 = never).
-        wait_for_command: Do not step before the first command.
+    :param params: The task's ``ParameterContainer``.
+    :param start_state: Initial state (default the task's nominal start).
+    :param goal: Goal state (default the task's nominal goal).
+    :param success_distance: Relative distance counted as success (default the task's).
+    :param command_timeout: Seconds after which commands count as stale (0 = never).
+    :param real_time_factor: Simulated seconds per wall second.
+    :param max_steps_per_tick: Most physics steps per :meth:`advance`.
+    :param timeout: Wall seconds until the run ends as a timeout (0 = never).
+    :param wait_for_command: Do not step before the first command.
     """
 
     def __init__(self, params: Any, start_state: Any = None, goal: Any = None,
@@ -194,7 +194,7 @@ class SimController:
 
     @property
     def sim_time(self) -> float:
-        """Simulated seconds since the start."""
+        """Return the simulated seconds since the start."""
         return float(self.data.time)
 
     def state(self) -> np.ndarray:
@@ -213,14 +213,13 @@ class SimController:
     # -- commands --------------------------------------------------------------------------
 
     def apply_command(self, values: Any, now: float) -> np.ndarray:
-        """Take actuator targets (one per actuator); they are held until the next command.
+        """
+        Take actuator targets (one per actuator); they are held until the next command.
 
-        Args:
-            values: Targets.
-            now: Receipt time (wall seconds).
+        :param values: Targets.
+        :param now: Receipt time (wall seconds).
 
-        Returns:
-            The targets applied (clipped).
+        :returns: The targets applied (clipped).
         """
         try:
             command = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -243,13 +242,12 @@ class SimController:
         return clipped
 
     def command_stale(self, now: float) -> bool:
-        """Whether commands have stopped (the last one is being held).
+        """
+        Whether commands have stopped (the last one is being held).
 
-        Args:
-            now: Wall seconds.
+        :param now: Wall seconds.
 
-        Returns:
-            True if a command arrived once and none for longer than ``command_timeout``.
+        :returns: True if a command arrived once and none for longer than ``command_timeout``.
         """
         return (self.command_timeout > 0 and self._command_time is not None
                 and now - self._command_time > self.command_timeout)
@@ -257,13 +255,12 @@ class SimController:
     # -- stepping --------------------------------------------------------------------------
 
     def advance(self, now: float) -> int:
-        """Step the physics up to real time (x ``real_time_factor``), then check the goal.
+        """
+        Step the physics up to real time (x ``real_time_factor``), then check the goal.
 
-        Args:
-            now: Wall seconds (monotonic).
+        :param now: Wall seconds (monotonic).
 
-        Returns:
-            Physics steps run.
+        :returns: Physics steps run.
         """
         if self._wall_start is None:
             self._wall_start = now
@@ -300,13 +297,12 @@ class SimController:
             self.outcome = Outcome('timeout', distance, self.sim_time, wall)
 
     def status(self, now: float) -> dict[str, Any]:
-        """Figures for diagnostics.
+        """
+        Figures for diagnostics.
 
-        Args:
-            now: Wall seconds.
+        :param now: Wall seconds.
 
-        Returns:
-            Name -> value.
+        :returns: Name -> value.
         """
         return {
             'sim_time': f'{self.sim_time:.3f}',

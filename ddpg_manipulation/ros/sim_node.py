@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""sim_node: the task's MuJoCo plant in real time, closing the loop with policy_node.
+"""
+sim_node: the task's MuJoCo plant in real time, closing the loop with policy_node.
 
 Thin shell around :class:`~ddpg_manipulation.ros.sim_logic.SimController`: a timer at
 ``publish_rate`` Hz steps the physics up to the wall clock (x ``real_time_factor``) and
@@ -50,10 +51,10 @@ from ddpg_manipulation.sim.joints import joint_layout
 
 
 class SimNode(Node):
-    """The simulation node; see the module docstring.
+    """
+    The simulation node; see the module docstring.
 
-    Args:
-        **kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
+    :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
     def __init__(self, **kwargs: Any) -> None:

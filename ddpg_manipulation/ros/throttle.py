@@ -20,10 +20,10 @@ import threading
 
 
 class Throttle:
-    """Let a message through at most once per period and count the ones held back.
+    """
+    Let a message through at most once per period and count the ones held back.
 
-    Args:
-        period: Seconds between two messages that get through.
+    :param period: Seconds between two messages that get through.
     """
 
     def __init__(self, period: float = 2.0) -> None:
@@ -33,15 +33,14 @@ class Throttle:
         self._lock = threading.Lock()
 
     def __call__(self, key: str, now: float) -> int | None:
-        """Ask whether a message of this kind may be logged now.
+        """
+        Ask whether a message of this kind may be logged now.
 
-        Args:
-            key: Kind of message (each kind is throttled on its own).
-            now: Current time in seconds.
+        :param key: Kind of message (each kind is throttled on its own).
+        :param now: Current time in seconds.
 
-        Returns:
-            None to stay silent, else how many messages of this kind were suppressed since the
-            last one that got through.
+        :returns: None to stay silent, else how many messages of this kind were suppressed since
+            the last one that got through.
         """
         with self._lock:
             last = self._last.get(key)
@@ -53,13 +52,12 @@ class Throttle:
 
 
 def with_suppressed(message: str, suppressed: int) -> str:
-    """Append the count of suppressed repeats to a log message.
+    """
+    Append the count of suppressed repeats to a log message.
 
-    Args:
-        message: The message.
-        suppressed: Repeats held back since the last one logged.
+    :param message: The message.
+    :param suppressed: Repeats held back since the last one logged.
 
-    Returns:
-        The message, with ``(N similar suppressed)`` when N > 0.
+    :returns: The message, with ``(N similar suppressed)`` when N > 0.
     """
     return f'{message} ({suppressed} similar suppressed)' if suppressed else message

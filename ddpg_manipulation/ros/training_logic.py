@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""What the training node does, without ROS: a ``Learner`` trained in a worker thread.
+"""
+What the training node does, without ROS: a ``Learner`` trained in a worker thread.
 
 :class:`TrainingRun` builds the learner (``build_learner``) with a demonstration source: the
 :class:`~ddpg_manipulation.ros.demo_queue.DemonstrationQueue` fed from the topic, or the
@@ -83,13 +84,12 @@ TRAINING_PARAMS = (
 
 
 def task_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Task parameter overrides implied by the node's parameters.
+    """
+    Task parameter overrides implied by the node's parameters.
 
-    Args:
-        values: Validated node parameters.
+    :param values: Validated node parameters.
 
-    Returns:
-        Flat ``section.key`` -> value overrides for ``ParameterContainer``.
+    :returns: Flat ``section.key`` -> value overrides for ``ParameterContainer``.
     """
     overrides = parse_overrides(values['overrides'])
     if values['seed'] >= 0:
@@ -102,16 +102,15 @@ def task_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def select_device(requested: str) -> str:
-    """Apply the ``device`` parameter before torch is imported, then check it took effect.
+    """
+    Apply the ``device`` parameter before torch is imported, then check it took effect.
 
     ``cpu`` hides CUDA devices from this process (``CUDA_VISIBLE_DEVICES``), which only works
     while torch is not yet imported; the learning code picks CUDA whenever it is visible.
 
-    Args:
-        requested: ``auto``, ``cpu`` or ``cuda``.
+    :param requested: ``auto``, ``cpu`` or ``cuda``.
 
-    Returns:
-        The device type torch uses (``cpu`` or ``cuda``).
+    :returns: The device type torch uses (``cpu`` or ``cuda``).
     """
     if requested == 'cpu' and 'torch' not in sys.modules:
         os.environ['CUDA_VISIBLE_DEVICES'] = ''
@@ -127,14 +126,13 @@ def select_device(requested: str) -> str:
 
 def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | None = None
                       ) -> list[tuple[str, str]]:
-    """Key/value pairs of an epoch for ``diagnostic_msgs/KeyValue``.
+    """
+    Key/value pairs of an epoch for ``diagnostic_msgs/KeyValue``.
 
-    Args:
-        metrics: The learner's epoch metrics.
-        queue: Demonstration queue counters, if the topic feeds the learner.
+    :param metrics: The learner's epoch metrics.
+    :param queue: Demonstration queue counters, if the topic feeds the learner.
 
-    Returns:
-        (key, value) strings.
+    :returns: (key, value) strings.
     """
     values = [
         ('epoch', str(metrics['epoch'])),
@@ -152,22 +150,22 @@ def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | Non
 
 
 class TrainingRun:
-    """A learner trained in a worker thread, with callbacks per epoch and per checkpoint.
+    """
+    A learner trained in a worker thread, with callbacks per epoch and per checkpoint.
 
-    Args:
-        params: The task's ``ParameterContainer`` (overrides applied).
-        epochs: Epochs to train (0 = ``params.learner_epochs``).
-        output_dir: Output root of the run directory.
-        source: ``topic`` (a DemonstrationQueue), ``planner`` (in-process planner) or ``none``.
-        queue_capacity: Capacity of the queue (``topic``).
-        reuse_demonstrations: Reuse stored demonstrations (``topic``).
-        min_demonstrations: Demonstrations to wait for before training (``topic``).
-        keep_checkpoints: Newest checkpoints kept.
-        on_epoch: Called with each epoch's metrics (worker thread).
-        on_checkpoint: Called with each new checkpoint path (worker or calling thread).
-        log: Called with (level, message); level ``info``, ``warning`` or ``error``.
-        graph_factory: Builds the planner's graph from the params (``planner``); default
-            ``planner.search.demonstration_graph``.
+    :param params: The task's ``ParameterContainer`` (overrides applied).
+    :param epochs: Epochs to train (0 = ``params.learner_epochs``).
+    :param output_dir: Output root of the run directory.
+    :param source: ``topic`` (a DemonstrationQueue), ``planner`` (in-process planner) or ``none``.
+    :param queue_capacity: Capacity of the queue (``topic``).
+    :param reuse_demonstrations: Reuse stored demonstrations (``topic``).
+    :param min_demonstrations: Demonstrations to wait for before training (``topic``).
+    :param keep_checkpoints: Newest checkpoints kept.
+    :param on_epoch: Called with each epoch's metrics (worker thread).
+    :param on_checkpoint: Called with each new checkpoint path (worker or calling thread).
+    :param log: Called with (level, message); level ``info``, ``warning`` or ``error``.
+    :param graph_factory: Builds the planner's graph from the params (``planner``); default
+        ``planner.search.demonstration_graph``.
     """
 
     def __init__(self, params: Any, epochs: int = 0, output_dir: str = 'runs',
@@ -275,13 +273,12 @@ class TrainingRun:
         self.learner.stop_event.set()
 
     def finish(self, timeout: float | None = None) -> str | None:
-        """Stop, join the worker and make sure a final checkpoint exists.
+        """
+        Stop, join the worker and make sure a final checkpoint exists.
 
-        Args:
-            timeout: Seconds to wait for the worker (None = as long as it takes).
+        :param timeout: Seconds to wait for the worker (None = as long as it takes).
 
-        Returns:
-            The path of the newest checkpoint, or None if none could be written.
+        :returns: The path of the newest checkpoint, or None if none could be written.
         """
         if not self.done:
             self.stop()
@@ -309,10 +306,10 @@ class TrainingRun:
         return 1 if self.error is not None else 0
 
     def summary(self) -> dict[str, Any]:
-        """Summarize what the run achieved, for the final log line.
+        """
+        Summarize what the run achieved, for the final log line.
 
-        Returns:
-            Epochs, last metrics, checkpoint, wall time.
+        :returns: Epochs, last metrics, checkpoint, wall time.
         """
         last = self.learner.history[-1] if self.learner.history else {}
         return {

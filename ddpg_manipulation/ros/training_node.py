@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""training_node: trains a policy with demonstrations from ``~/demonstrations``.
+"""
+training_node: trains a policy with demonstrations from ``~/demonstrations``.
 
 Thin shell around :class:`~ddpg_manipulation.ros.training_logic.TrainingRun`: the subscription
 validates each message against the task and puts it in the run's demonstration queue (bad
@@ -52,12 +53,12 @@ from ddpg_manipulation.ros.training_logic import (
 
 
 class TrainingNode(Node):
-    """Trains in a worker thread; see the module docstring.
+    """
+    Trains in a worker thread; see the module docstring.
 
-    Args:
-        graph_factory: Planner graph factory for ``use_planner`` (tests pass a stub).
-        autostart: Start training at once (tests may start it themselves).
-        **kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
+    :param graph_factory: Planner graph factory for ``use_planner`` (tests pass a stub).
+    :param autostart: Start training at once (tests may start it themselves).
+    :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
     def __init__(self, graph_factory: Any = None, autostart: bool = True,

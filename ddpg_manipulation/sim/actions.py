@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The one definition of actions, shared by simulation, planner, learner and policy node.
+"""
+The one definition of actions, shared by simulation, planner, learner and policy node.
 
 The actor outputs normalized actions ``a`` in [-1, 1]. A relative action is
 ``a * action_range * action_time_step``. The end action (actuator target) is a base (the current
@@ -36,15 +37,15 @@ Array = TypeVar('Array')
 
 @dataclass(frozen=True)
 class ActionSpace:
-    """Bounds, range and timing of a task's actions.
+    """
+    Bounds, range and timing of a task's actions.
 
-    Args:
-        lower: Lower actuator target bounds, shape (nu,).
-        upper: Upper actuator target bounds, shape (nu,).
-        range: Relative action per second at a normalized action of 1, shape (nu,).
-        time_step: Seconds per action.
-        start_mode: ``current`` (FOH starts at the actuated position) or ``previous``.
-        end_mode: ``current`` (end = actuated position + relative) or ``previous``.
+    :param lower: Lower actuator target bounds, shape (nu,).
+    :param upper: Upper actuator target bounds, shape (nu,).
+    :param range: Relative action per second at a normalized action of 1, shape (nu,).
+    :param time_step: Seconds per action.
+    :param start_mode: ``current`` (FOH starts at the actuated position) or ``previous``.
+    :param end_mode: ``current`` (end = actuated position + relative) or ``previous``.
     """
 
     lower: np.ndarray
@@ -59,13 +60,12 @@ class ActionSpace:
 
     @classmethod
     def from_params(cls, params: Any) -> ActionSpace:
-        """Build the action space of a task.
+        """
+        Build the action space of a task.
 
-        Args:
-            params: A ``ParameterContainer`` (or anything with the same ``action_*`` fields).
+        :param params: A ``ParameterContainer`` (or anything with the same ``action_*`` fields).
 
-        Returns:
-            The action space.
+        :returns: The action space.
         """
         return cls(
             lower=np.asarray(params.action_bound_lower, dtype=np.float64),
@@ -94,55 +94,51 @@ class ActionSpace:
 
     @property
     def dimension(self) -> int:
-        """Number of actuators."""
+        """Return the number of actuators."""
         return int(self.lower.shape[0])
 
     def relative_actions(self, normalized: Array) -> Array:
-        """Turn normalized actions in [-1, 1] into relative actuator target changes.
+        """
+        Turn normalized actions in [-1, 1] into relative actuator target changes.
 
-        Args:
-            normalized: Normalized actions, shape (..., nu).
+        :param normalized: Normalized actions, shape (..., nu).
 
-        Returns:
-            Relative actions, same shape and kind.
+        :returns: Relative actions, same shape and kind.
         """
         return normalized * self._constant('scale', normalized)
 
     def normalized_actions(self, relative: Array) -> Array:
-        """Invert :meth:`relative_actions` (entries with zero range map to zero).
+        """
+        Invert :meth:`relative_actions` (entries with zero range map to zero).
 
-        Args:
-            relative: Relative actions, shape (..., nu).
+        :param relative: Relative actions, shape (..., nu).
 
-        Returns:
-            Normalized actions, same shape and kind.
+        :returns: Normalized actions, same shape and kind.
         """
         return relative * self._constant('inverse_scale', relative)
 
     def clip(self, targets: Array) -> Array:
-        """Clip actuator targets to the action bounds.
+        """
+        Clip actuator targets to the action bounds.
 
-        Args:
-            targets: Actuator targets, shape (..., nu).
+        :param targets: Actuator targets, shape (..., nu).
 
-        Returns:
-            Clipped targets, same shape and kind.
+        :returns: Clipped targets, same shape and kind.
         """
         return targets.clip(self._constant('lower', targets), self._constant('upper', targets))
 
     def start_end_actions(
         self, actuated_positions: Array, relative: Array, previous_end: Array | None = None
     ) -> Array:
-        """Start and end actuator targets of one action step.
+        """
+        Start and end actuator targets of one action step.
 
-        Args:
-            actuated_positions: Current actuated joint positions, shape (..., nu).
-            relative: Relative actions, shape (..., nu).
-            previous_end: End actions of the previous step, or None at the first step (then the
-                actuated positions stand in for it).
+        :param actuated_positions: Current actuated joint positions, shape (..., nu).
+        :param relative: Relative actions, shape (..., nu).
+        :param previous_end: End actions of the previous step, or None at the first step (then the
+            actuated positions stand in for it).
 
-        Returns:
-            Stacked start and end targets, shape (..., 2, nu), same kind as the inputs.
+        :returns: Stacked start and end targets, shape (..., 2, nu), same kind as the inputs.
         """
         previous = actuated_positions if previous_end is None else previous_end
         start = previous if self.start_mode == 'previous' else actuated_positions
@@ -153,17 +149,16 @@ class ActionSpace:
 
 
 def first_order_hold(start_end: np.ndarray, substeps: int) -> np.ndarray:
-    """Interpolate actuator targets from start to end over the sub-steps of each action step.
+    """
+    Interpolate actuator targets from start to end over the sub-steps of each action step.
 
     Sub-step ``k`` (0-based) of ``substeps`` gets ``start + (end - start) * (k + 1) / substeps``,
     so the last sub-step applies exactly the end action.
 
-    Args:
-        start_end: Start and end targets, shape (batch, steps, 2, nu).
-        substeps: Physics steps per action step.
+    :param start_end: Start and end targets, shape (batch, steps, 2, nu).
+    :param substeps: Physics steps per action step.
 
-    Returns:
-        Controls, shape (batch, steps * substeps, nu).
+    :returns: Controls, shape (batch, steps * substeps, nu).
     """
     start, end = start_end[:, :, 0, None, :], start_end[:, :, 1, None, :]
     alpha = (np.arange(1, substeps + 1, dtype=start_end.dtype) / substeps)[:, None]

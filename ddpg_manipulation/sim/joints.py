@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Joint layout of a model: which state slots belong to which named joint and actuator.
+"""
+Joint layout of a model: which state slots belong to which named joint and actuator.
 
 Exported policies carry this layout as metadata, so a robot computer can map
 ``sensor_msgs/JointState`` onto the state without MuJoCo.
@@ -24,13 +25,12 @@ from typing import Any
 
 
 def joint_layout(model: Any) -> dict[str, list]:
-    """Names and state slots of a model's 1-DoF (hinge and slide) joints, and command order.
+    """
+    Names and state slots of a model's 1-DoF (hinge and slide) joints, and command order.
 
-    Args:
-        model: A ``mujoco.MjModel``.
+    :param model: A ``mujoco.MjModel``.
 
-    Returns:
-        ``joint_names``, ``joint_qpos_index``, ``joint_qvel_index`` (indices into the state
+    :returns: ``joint_names``, ``joint_qpos_index``, ``joint_qvel_index`` (indices into the state
         ``[qpos, qvel(, act)]``), ``actuated_joint_names`` and ``actuator_names`` (one per
         actuator, in command order). Unnamed joints get the stable name ``joint_<id>``.
     """

@@ -29,10 +29,10 @@ from ddpg_manipulation.sim.actions import ActionSpace, first_order_hold
 
 
 def usable_cores() -> int:
-    """Count the cores this process may run on (its CPU affinity, not the machine's size).
+    """
+    Count the cores this process may run on (its CPU affinity, not the machine's size).
 
-    Returns:
-        Number of usable cores, at least 1.
+    :returns: Number of usable cores, at least 1.
     """
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -41,14 +41,14 @@ def usable_cores() -> int:
 
 
 class MujocoPlant:
-    """A task's MuJoCo model, simulated for many environments at once.
+    """
+    A task's MuJoCo model, simulated for many environments at once.
 
     The state is ``[qpos, qvel(, act)]`` in the model's order. All environments and all physics
     sub-steps of a call run in one call into MuJoCo's multi-threaded ``rollout``.
 
-    Args:
-        params: Parameters of the task.
-        nthread: Rollout threads; default ``params.model_nthread`` (0 = usable cores).
+    :param params: Parameters of the task.
+    :param nthread: Rollout threads; default ``params.model_nthread`` (0 = usable cores).
     """
 
     def __init__(self, params: ParameterContainer, nthread: int | None = None) -> None:
@@ -81,10 +81,10 @@ class MujocoPlant:
         self._full_state = self._template_full_state()
 
     def set_threads(self, nthread: int) -> None:
-        """Set the number of threads that simulate a batch (1 = the calling thread).
+        """
+        Set the number of threads that simulate a batch (1 = the calling thread).
 
-        Args:
-            nthread: Threads, >= 1. Results do not depend on it.
+        :param nthread: Threads, >= 1. Results do not depend on it.
         """
         if nthread < 1:
             raise ValueError(f'nthread {nthread}: expected >= 1')
@@ -117,18 +117,17 @@ class MujocoPlant:
         self, states: torch.Tensor, start_end_sub_actions: torch.Tensor,
         return_sensors: bool = False,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Simulate one or several action steps for a batch of environments.
+        """
+        Simulate one or several action steps for a batch of environments.
 
-        Args:
-            states: States, shape (batch, nx).
-            start_end_sub_actions: Start and end actuator targets of each action step,
-                shape (batch, 2, nu) for one step or (batch, steps, 2, nu) for several.
-            return_sensors: Also return the sensor data at the end of each action step.
+        :param states: States, shape (batch, nx).
+        :param start_end_sub_actions: Start and end actuator targets of each action step, shape
+            (batch, 2, nu) for one step or (batch, steps, 2, nu) for several.
+        :param return_sensors: Also return the sensor data at the end of each action step.
 
-        Returns:
-            States at the end of each action step, shape (batch, nx) for one step or
-            (batch, steps, nx); with ``return_sensors`` also the sensor data, shape
-            (batch, [steps,] nsensordata).
+        :returns: States at the end of each action step, shape (batch, nx) for one step or (batch,
+            steps, nx); with ``return_sensors`` also the sensor data, shape (batch, [steps,]
+            nsensordata).
         """
         single = start_end_sub_actions.dim() == 3
         actions = start_end_sub_actions[:, None] if single else start_end_sub_actions
@@ -159,15 +158,14 @@ class MujocoPlant:
         self, states: torch.Tensor, relative_actions: torch.Tensor,
         previous_end_actions: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Apply relative actions for one action step, per the package's action definition.
+        """
+        Apply relative actions for one action step, per the package's action definition.
 
-        Args:
-            states: States, shape (batch, nx).
-            relative_actions: Relative actions, shape (batch, nu).
-            previous_end_actions: End actions of the previous step, or None at the first step.
+        :param states: States, shape (batch, nx).
+        :param relative_actions: Relative actions, shape (batch, nu).
+        :param previous_end_actions: End actions of the previous step, or None at the first step.
 
-        Returns:
-            Next states (batch, nx) and the end actions applied (batch, nu).
+        :returns: Next states (batch, nx) and the end actions applied (batch, nu).
         """
         start_end = self.actions.start_end_actions(
             states[:, self.actuated_pos], relative_actions, previous_end_actions
@@ -178,17 +176,16 @@ class MujocoPlant:
         self, act: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         start_states: torch.Tensor, goal_states: torch.Tensor, length: int,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Roll out a policy: one batched policy call and one MuJoCo call per action step.
+        """
+        Roll out a policy: one batched policy call and one MuJoCo call per action step.
 
-        Args:
-            act: Maps (states, goals) to normalized actions in [-1, 1], batched.
-            start_states: Start states, shape (batch, nx).
-            goal_states: Goals, shape (batch, nx).
-            length: Action steps.
+        :param act: Maps (states, goals) to normalized actions in [-1, 1], batched.
+        :param start_states: Start states, shape (batch, nx).
+        :param goal_states: Goals, shape (batch, nx).
+        :param length: Action steps.
 
-        Returns:
-            Visited states (batch, length + 1, nx), index 0 the start, and the relative actions
-            applied (batch, length, nu).
+        :returns: Visited states (batch, length + 1, nx), index 0 the start, and the relative
+            actions applied (batch, length, nu).
         """
         batch = start_states.shape[0]
         states = torch.empty(batch, length + 1, self.state_dimension)
@@ -203,38 +200,35 @@ class MujocoPlant:
     # -- distances and sampling ------------------------------------------------------------
 
     def scaled_distances_to(self, states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        """Distance between states and goals under the task's diagonal distance scaling.
+        """
+        Distance between states and goals under the task's diagonal distance scaling.
 
-        Args:
-            states: States, shape (..., nx).
-            goals: Goal states, broadcastable to ``states``.
+        :param states: States, shape (..., nx).
+        :param goals: Goal states, broadcastable to ``states``.
 
-        Returns:
-            Scaled Euclidean distances, shape (...).
+        :returns: Scaled Euclidean distances, shape (...).
         """
         return torch.linalg.vector_norm((states - goals) * self.distance_scaling, dim=-1)
 
     def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
-        """Sample start states uniformly within the task's start bounds.
+        """
+        Sample start states uniformly within the task's start bounds.
 
-        Args:
-            count: Number of states.
-            generator: Random generator (seeded by the caller).
+        :param count: Number of states.
+        :param generator: Random generator (seeded by the caller).
 
-        Returns:
-            States, shape (count, nx).
+        :returns: States, shape (count, nx).
         """
         return _uniform(*self.start_bounds, count, generator)
 
     def sample_goal_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
-        """Sample goal states uniformly within the task's goal bounds.
+        """
+        Sample goal states uniformly within the task's goal bounds.
 
-        Args:
-            count: Number of states.
-            generator: Random generator (seeded by the caller).
+        :param count: Number of states.
+        :param generator: Random generator (seeded by the caller).
 
-        Returns:
-            States, shape (count, nx).
+        :returns: States, shape (count, nx).
         """
         return _uniform(*self.goal_bounds, count, generator)
 
