@@ -150,7 +150,7 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
             for step in ((idle, loaded) if repeat % 2 == 0 else (loaded, idle)):
                 step()
     rollout_threads = learner.plant.nthread
-    governor = learner.thread_governor
+    governor = learner.threads.governor
     learner.plant.close()
     return {'idle_s': timing.baseline, 'loaded_s': timing.subject, 'torch_threads': threads,
             'rollout_threads': rollout_threads,

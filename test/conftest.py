@@ -12,15 +12,24 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Shared fixtures: small, fast learners and checkpoints on the bundled tasks."""
+"""Shared fixtures: small, fast learners and checkpoints on the bundled tasks, on every device."""
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
-import pytest
+# cuBLAS picks reduction orders per workspace; a fixed workspace keeps seeded CUDA runs
+# repeatable (set before CUDA initializes).
+os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
-from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning.learner import build_learner, Learner
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from ddpg_manipulation.config import ParameterContainer  # noqa: E402
+from ddpg_manipulation.learning.learner import build_learner, Learner  # noqa: E402
+
+# Every device present: the tests that touch tensors run on each (CI has the CPU only).
+DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 
 # A learner small enough for unit tests: a few cycles and updates, small networks.
 TINY = {
@@ -31,13 +40,20 @@ TINY = {
 }
 
 
+@pytest.fixture(scope='session', params=DEVICES)
+def device(request: pytest.FixtureRequest) -> str:
+    """Return each torch device present on this machine in turn."""
+    return request.param
+
+
 @pytest.fixture
-def make_learner(tmp_path: Path) -> Callable[..., Learner]:
-    """Build tiny learners writing under a temporary output directory."""
+def make_learner(tmp_path: Path, device: str) -> Callable[..., Learner]:
+    """Build tiny learners on the test's device, writing under a temporary output directory."""
 
     def make(task: str = 'box_reach', graph: Any = None, **overrides: Any) -> Learner:
         params = ParameterContainer(task, {**TINY, **overrides})
-        return build_learner(params, graph, output_dir=tmp_path / 'runs', verbose=False)
+        return build_learner(params, graph, output_dir=tmp_path / 'runs', verbose=False,
+                             device=device)
 
     return make
 

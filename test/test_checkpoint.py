@@ -24,7 +24,7 @@ import shutil
 import pytest
 import torch
 
-from ddpg_manipulation.learning import checkpoint
+from ddpg_manipulation.learning import checkpoint, checkpointing
 from ddpg_manipulation.learning.checkpoint import CheckpointError
 from ddpg_manipulation.policy import Policy
 
@@ -56,7 +56,8 @@ def test_round_trip_into_a_learner(make_learner, trained_checkpoint):
     other.load_models(trained_checkpoint, is_local=True)
     saved = torch.load(trained_checkpoint / 'actor.pt', weights_only=True)
     for name, value in other.actor.action_net.state_dict().items():
-        assert torch.equal(value, saved['net'][name])
+        assert saved['net'][name].device.type == 'cpu'  # device-independent on disk
+        assert torch.equal(value.cpu(), saved['net'][name])
     assert other.state_norm.count.item() > 0
     # a run directory resolves to its newest checkpoint
     policy = Policy.load(trained_checkpoint.parent.parent)
@@ -188,10 +189,10 @@ def test_save_refuses_to_overwrite(tmp_path, make_learner):
     learner = make_learner()
     files = checkpoint.build_files(learner.actor, learner.critic, learner.state_norm)
     target = tmp_path / 'ckpt'
-    checkpoint.save_local(target, files, learner.manifest_info())
+    checkpoint.save_local(target, files, checkpointing.manifest_info(learner))
     before = _tree(target)
     with pytest.raises(CheckpointError, match='already exists'):
-        checkpoint.save_local(target, files, learner.manifest_info())
+        checkpoint.save_local(target, files, checkpointing.manifest_info(learner))
     assert _tree(target) == before
     assert [p.name for p in tmp_path.iterdir()] == ['ckpt']  # no staging left behind
 

@@ -75,8 +75,9 @@ def test_terminate_on_success_decides_whether_success_ends_the_backup(make_learn
         learner.update_norm(next_states, goal)
         _, _, _, rewards, terminated = learner.preprocess_sample(data)
         # The reward marks the success either way; only the bootstrap cut differs.
-        torch.testing.assert_close(rewards, torch.tensor([[0.0], [-1.0]]))
-        torch.testing.assert_close(terminated, torch.tensor(expected))
+        assert rewards.device == terminated.device == learner.device  # computed on the device
+        torch.testing.assert_close(rewards.cpu(), torch.tensor([[0.0], [-1.0]]))
+        torch.testing.assert_close(terminated.cpu(), torch.tensor(expected))
 
 
 def test_train_actor_critic_changes_both_networks(make_learner):

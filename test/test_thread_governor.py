@@ -112,7 +112,7 @@ def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None
     })
     learner = build_learner(params, None, output_dir=tmp_path / f'runs{threads}', verbose=False,
                             save_local=False)
-    learner.thread_governor = governor
+    learner.threads.governor = governor
     previous = torch.get_num_threads()
     try:
         learner.train(1)

@@ -20,15 +20,18 @@ during training as well as network loading if starting from pre-trained networks
 
 One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
 one batch (some of them replaced by planner demonstrations, per the injection strategy), then
-``learner_batches`` DDPG updates of ``learner_batch_size`` transitions, then soft target updates.
-After each epoch the policy is evaluated on ``learner_evals`` episodes, run as one batch.
+``learner_batches`` DDPG updates of ``learner_batch_size`` transitions, then one soft update of
+the target networks. After each epoch the policy is evaluated on ``learner_evals`` episodes, run
+as one batch.
+
+The file reads top to bottom: set-up, acting, rewards, experience, one update, the epoch loop,
+evaluation. What a training run needs around the algorithm lives beside it: thread counts in
+``threads.py``, saving, loading and resuming in ``checkpointing.py``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-import datetime
 import os
 from pathlib import Path
 import threading
@@ -40,15 +43,16 @@ import torch
 import torch.nn.functional as F
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning import checkpoint
-from ddpg_manipulation.learning.networks import Actor, Critic, DEVICE
+from ddpg_manipulation.learning import checkpoint, checkpointing
+from ddpg_manipulation.learning.devices import resolve_device
+from ddpg_manipulation.learning.networks import Actor, Critic
 from ddpg_manipulation.learning.normalizer import Normalizer
 from ddpg_manipulation.learning.replay_buffer import (
     check_transitions,
     ReplayBuffer,
     trajectory_transitions,
 )
-from ddpg_manipulation.learning.threads import ThreadGovernor
+from ddpg_manipulation.learning.threads import TrainingThreads
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 
 
@@ -84,6 +88,8 @@ class Learner:
     :param progress: Called after every epoch with the epoch's metrics.
     :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
     :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
+    :param device: Torch device of the networks, replay storage and updates (``auto``, ``cpu``,
+        ``cuda``, ``cuda:N``); empty = the task's ``learner.device``. MuJoCo runs on the CPU.
     """
 
     plant: MujocoPlant
@@ -101,16 +107,24 @@ class Learner:
     progress: Callable[[dict[str, Any]], None] | None = None
     keep_checkpoints: int = 3
     save_buffer: bool = False
+    device: str = ''
 
     actor: Actor = field(init=False, repr=False)
     critic: Critic = field(init=False, repr=False)
     state_norm: Normalizer = field(init=False, repr=False)
 
+    # -- set-up ----------------------------------------------------------------------------
+
     def __post_init__(self) -> None:
         """Construct a Learner object."""
+        p = self.params
+        requested = self.device or getattr(p, 'learner_device', 'auto')
+        parameter = 'device' if self.device else f"{p.task_file}: key 'learner.device'"
+        self.device = resolve_device(requested, parameter)
         self.stop_event = threading.Event()
-        self.thread_governor: ThreadGovernor | None = None
-        self.thread_cycles: Counter[int] = Counter()  # cycles of this epoch per thread count
+        self.threads = TrainingThreads(p.learner_threads, usable_cores(), self.plant,
+                                       plant_follows=p.model_nthread == 0,
+                                       adapt=self.device.type == 'cpu')
         self.run_dir: Path | None = None
         self.last_checkpoint: str | None = None
         self.reset()
@@ -120,8 +134,6 @@ class Learner:
             path = Path(self.load_path) if self.load_local else self.load_path
             self.load_models(path, is_local=self.load_local)
 
-    # -- set-up ----------------------------------------------------------------------------
-
     def reset(self) -> None:
         """Reset the Learner for additional runs."""
         p = self.params
@@ -129,15 +141,20 @@ class Learner:
         self.generator = torch.Generator().manual_seed(p.seed)
         size_s = 2 * self.plant.state_dimension
         size_a = self.plant.action_dimension
+        # The networks are initialized on the CPU and then moved: the same seed gives the same
+        # initial weights on every device.
         self.actor = Actor(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
                            p.learner_actor_lr, p.learner_random_eps, p.learner_action_clip)
         self.actor.noise_std = p.learner_noise_std
         self.actor.generator = torch.Generator().manual_seed(p.seed + 1)
         self.critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
                              p.learner_critic_lr)
+        self.actor.to(self.device)
+        self.critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
                                      clip_range=p.learner_normalizer_clip)
         self.replay_buffer.reset()
+        self.replay_buffer.to(self.device)
         self.replay_buffer.generator = torch.Generator().manual_seed(p.seed + 2)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []
@@ -161,12 +178,14 @@ class Learner:
         :param states: States, shape (batch, nx).
         :param goal_state: Goals, shape (batch, nx).
 
-        :returns: Normalized actions in [-1, 1], shape (batch, nu); noisy in train mode.
+        :returns: Normalized actions in [-1, 1], shape (batch, nu), on the learner's device;
+            noisy in train mode.
         """
         return self.actor.select_action(self.state_norm, Normalizer.wrap_obs(states, goal_state))
 
     def _explore(self, states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
-        # Noisy in train mode, deterministic in eval mode (the actor's mode decides).
+        # Noisy in train mode, deterministic in eval mode (the actor's mode decides); on the CPU,
+        # where MuJoCo simulates.
         return self.actor_actions(states, goals).cpu()
 
     # -- rewards ---------------------------------------------------------------------------
@@ -245,15 +264,6 @@ class Learner:
         else:
             self.policy_transitions += data.batch_size[0]
 
-    def _policy_rollout(self, num_envs: int) -> TensorDict:
-        starts = self.plant.sample_start_states(num_envs, self.generator)
-        goals = self.plant.sample_goal_states(num_envs, self.generator)
-        states, relative = self.plant.rollout(
-            self._explore, starts, goals, self.params.learner_trajectory_length)
-        data = trajectory_transitions(states, relative, goals)
-        self._add(data, demonstration=False)
-        return data
-
     def policy_rollout(self) -> TensorDict:
         """
         Rollout trained policy from random start and goal states and add to the replay buffer.
@@ -263,6 +273,15 @@ class Learner:
         :returns: The new transitions.
         """
         return self._policy_rollout(self.params.learner_rollouts)
+
+    def _policy_rollout(self, num_envs: int) -> TensorDict:
+        starts = self.plant.sample_start_states(num_envs, self.generator)
+        goals = self.plant.sample_goal_states(num_envs, self.generator)
+        states, relative = self.plant.rollout(
+            self._explore, starts, goals, self.params.learner_trajectory_length)
+        data = trajectory_transitions(states, relative, goals)
+        self._add(data, demonstration=False)
+        return data
 
     def graph_rollout(self) -> TensorDict:
         """
@@ -305,113 +324,24 @@ class Learner:
             success = self.history[-1]['success_rate'] if self.history else 0.0
             self.planner_share = p.learner_max_planner_experience_share * (1.0 - success)
 
-    # -- training --------------------------------------------------------------------------
-
-    def train(self, num_epochs: int = 50) -> None:
-        """
-        Train a policy to solve the environment with DDPG.
-
-        A stop request (``stop_event``) ends training after the running cycle with a
-        checkpoint that records the cycle, so :meth:`resume` continues the epoch exactly.
-
-        :param num_epochs: Epochs to run (continuing from ``self.epoch``).
-        """
-        p = self.params
-        # 0 = adapt: the usable cores while they are free, fewer while a neighbour competes.
-        if p.learner_threads != 0:
-            self.thread_governor = None
-        elif self.thread_governor is None:  # kept across train() calls: it has measured
-            self.thread_governor = ThreadGovernor(usable_cores())
-        self._use_threads(self.thread_governor.threads if self.thread_governor is not None
-                          else p.learner_threads)
-        if self.save_local and self.run_dir is None:
-            checkpoint.check_writable(self.output_dir)
-        last_epoch = self.epoch + num_epochs
-        self.epochs_requested = last_epoch
-        while self.epoch < last_epoch:
-            started = time.perf_counter() - self.epoch_elapsed
-            if self.cycle == 0:
-                self.set_demonstration_injection()
-                self.demo_transitions = self.policy_transitions = 0
-                self.thread_cycles = Counter()
-            while self.cycle < p.learner_cycles:
-                if self.stop_event.is_set():
-                    self.epoch_elapsed = time.perf_counter() - started
-                    self.save_checkpoints()
-                    return
-                self._cycle()
-                self.cycle += 1
-            success_rate, distance = self.eval_agent()
-            self.epoch += 1
-            self.cycle = 0
-            self.epoch_elapsed = 0.0
-            added = self.demo_transitions + self.policy_transitions
-            metrics = {
-                'epoch': self.epoch,
-                'success_rate': success_rate,
-                'relative_distance': distance,
-                'demo_share': self.demo_transitions / added if added else 0.0,
-                'epoch_time': time.perf_counter() - started,
-                'replay_size': len(self.replay_buffer),
-                # the thread count most of the epoch's updates ran with
-                'threads': (self.thread_cycles.most_common(1)[0][0] if self.thread_cycles
-                            else torch.get_num_threads()),
-            }
-            self.history.append(metrics)
-            if (self.epoch % p.learner_checkpoint_every == 0 or self.epoch == last_epoch
-                    or self.stop_event.is_set()):
-                self.save_checkpoints()
-            self._report(metrics)
-            if self.stop_event.is_set():
-                return
-
-    def _cycle(self) -> None:
-        p = self.params
-        demos = 0
-        if self.planner_share > 0:
-            draws = torch.rand(p.learner_rollouts, generator=self.generator)
-            demos = int((draws < self.planner_share).sum())
-        for _ in range(demos):
-            self.graph_rollout()
-        if p.learner_rollouts - demos > 0:
-            self._policy_rollout(p.learner_rollouts - demos)
-        self.thread_cycles[torch.get_num_threads()] += 1
-        if p.learner_batches > 0:
-            started = time.perf_counter()
-            self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
-            if self.thread_governor is not None:
-                seconds_per_update = (time.perf_counter() - started) / p.learner_batches
-                self._use_threads(self.thread_governor.record(seconds_per_update))
-        self.actor.update_target(p.learner_tau)
-        self.critic.update_target(p.learner_tau)
-
-    def _use_threads(self, count: int) -> None:
-        if torch.get_num_threads() != count:
-            torch.set_num_threads(count)
-        # The plant's rollout threads wait on each other like torch's: they follow the
-        # governor, unless the task fixes their count.
-        if self.thread_governor is not None and self.params.model_nthread == 0:
-            self.plant.set_threads(count)
-
-    def _report(self, metrics: dict[str, Any]) -> None:
-        if self.progress is not None:
-            self.progress(metrics)
-        elif self.verbose:
-            print(format_metrics(metrics), flush=True)
+    # -- one DDPG update -------------------------------------------------------------------
 
     def preprocess_sample(
         self, data: TensorDict
     ) -> tuple[torch.FloatTensor, torch.FloatTensor, torch.FloatTensor, torch.FloatTensor,
                torch.FloatTensor]:
         """
-        Preprocess sample.
+        Turn sampled transitions into what an update needs, computing rewards here.
 
-        :param data: Tensor to preprocess.
+        Rewards and termination are computed at sampling time, from the goal the transition
+        carries now: after HER relabelling, so a relabelled goal gets the reward it deserves.
 
-        :returns: observation, next observation, actions, rewards, terminated
+        :param data: Sampled transitions (moved to the learner's device if elsewhere).
+
+        :returns: Normalized observation, next observation, normalized actions, rewards and
+            terminated flags (the last two of shape (batch, 1)).
         """
-        if DEVICE.type != 'cpu':  # on the CPU this would only cost a copy per update
-            data = data.to(DEVICE)
+        data = data.to(self.device)
         goals = data['goal_states']
         obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['states'], goals))
         next_obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['next_states'], goals))
@@ -454,6 +384,8 @@ class Learner:
         """
         Update the critic, then the actor, on one preprocessed batch.
 
+        The target networks are not moved here: they follow once per cycle (see ``_cycle``).
+
         :param batch: What :meth:`preprocess_sample` returns.
         :param discount_factor: Discount of future rewards.
         """
@@ -476,6 +408,84 @@ class Learner:
             self.actor.backward_step(actor_loss + penalty)
         finally:
             self.critic.critic_net.requires_grad_(True)
+
+    # -- the epoch loop --------------------------------------------------------------------
+
+    def train(self, num_epochs: int = 50) -> None:
+        """
+        Train a policy to solve the environment with DDPG.
+
+        A stop request (``stop_event``) ends training after the running cycle with a
+        checkpoint that records the cycle, so :meth:`resume` continues the epoch exactly.
+
+        :param num_epochs: Epochs to run (continuing from ``self.epoch``).
+        """
+        p = self.params
+        self.threads.start()
+        if self.save_local and self.run_dir is None:
+            checkpoint.check_writable(self.output_dir)
+        last_epoch = self.epoch + num_epochs
+        self.epochs_requested = last_epoch
+        while self.epoch < last_epoch:
+            started = time.perf_counter() - self.epoch_elapsed
+            if self.cycle == 0:
+                self.set_demonstration_injection()
+                self.demo_transitions = self.policy_transitions = 0
+                self.threads.start_epoch()
+            while self.cycle < p.learner_cycles:
+                if self.stop_event.is_set():  # mid-epoch: the checkpoint records the cycle
+                    self.epoch_elapsed = time.perf_counter() - started
+                    self.save_checkpoints()
+                    return
+                self._cycle()
+                self.cycle += 1
+            success_rate, distance = self.eval_agent()
+            self.epoch += 1
+            self.cycle = 0
+            self.epoch_elapsed = 0.0
+            added = self.demo_transitions + self.policy_transitions
+            metrics = {
+                'epoch': self.epoch,
+                'success_rate': success_rate,
+                'relative_distance': distance,
+                'demo_share': self.demo_transitions / added if added else 0.0,
+                'epoch_time': time.perf_counter() - started,
+                'replay_size': len(self.replay_buffer),
+                'threads': self.threads.most_used(),
+            }
+            self.history.append(metrics)
+            stopping = self.stop_event.is_set()
+            if checkpointing.is_due(self.epoch, p.learner_checkpoint_every, last_epoch, stopping):
+                self.save_checkpoints()
+            self._report(metrics)
+            if stopping:
+                return
+
+    def _cycle(self) -> None:
+        p = self.params
+        demos = 0
+        if self.planner_share > 0:
+            draws = torch.rand(p.learner_rollouts, generator=self.generator)
+            demos = int((draws < self.planner_share).sum())
+        for _ in range(demos):
+            self.graph_rollout()
+        if p.learner_rollouts - demos > 0:
+            self._policy_rollout(p.learner_rollouts - demos)
+        self.threads.count_cycle()
+        if p.learner_batches > 0:
+            started = time.perf_counter()
+            self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
+            self.threads.record_updates(time.perf_counter() - started, p.learner_batches)
+        # One soft update of the targets per cycle, after all of its gradient steps (as the
+        # reference does; tau is sized for it), not one per update.
+        self.actor.update_target(p.learner_tau)
+        self.critic.update_target(p.learner_tau)
+
+    def _report(self, metrics: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress(metrics)
+        elif self.verbose:
+            print(format_metrics(metrics), flush=True)
 
     def eval_agent(self) -> tuple[float, float]:
         """
@@ -502,105 +512,7 @@ class Learner:
         success = distances < self.params.learner_final_success_distance
         return float(success.float().mean()), float(distances.mean())
 
-    # -- checkpoints -----------------------------------------------------------------------
-
-    def manifest_info(self) -> dict[str, Any]:
-        """
-        Manifest fields describing this learner's task, networks, epoch and metrics.
-
-        :returns: Fields for ``checkpoint.build_manifest``.
-        """
-        p = self.params
-        return {
-            'task': p.task_name,
-            'task_file': str(p.task_file),
-            'config_hash': p.config_hash(),
-            'params': p.to_dict(),
-            'state_dimension': self.plant.state_dimension,
-            'action_dimension': self.plant.action_dimension,
-            'nlayers': p.learner_nlayers,
-            'layer_width': p.learner_layer_width,
-            'epoch': self.epoch,
-            'cycle': self.cycle,
-            'metrics': self.history[-1] if self.history else {},
-            'created': datetime.datetime.now().isoformat(timespec='microseconds'),
-        }
-
-    def training_state(self) -> dict[str, Any]:
-        """
-        Everything beyond the networks that exact resumption needs.
-
-        :returns: A dict of tensors and plain values (``weights_only``-loadable).
-        """
-        state = {
-            'epoch': self.epoch,
-            'cycle': self.cycle,
-            'epoch_elapsed': self.epoch_elapsed,
-            'planner_share': self.planner_share,
-            'demo_transitions': self.demo_transitions,
-            'policy_transitions': self.policy_transitions,
-            'epochs_requested': self.epochs_requested,
-            'history': self.history,
-            'initial_injections_done': self.initial_injections_done,
-            'torch_rng': torch.get_rng_state(),
-            'generator': self.generator.get_state(),
-            'actor_generator': self.actor.generator.get_state(),
-            'buffer_generator': self.replay_buffer.generator.get_state(),
-        }
-        if self.graph is not None and hasattr(self.graph, 'state_dict'):
-            state['graph'] = self.graph.state_dict()
-        if self.save_buffer:
-            state['replay_buffer'] = self.replay_buffer.state_dict()
-        return state
-
-    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
-        """
-        Continue a run from a checkpoint exactly where it stopped.
-
-        Restores actor, critic, their targets and optimizer states, the normalizer, the epoch,
-        history, injection state, every random generator and (``with_buffer``) the replay
-        buffer. With the buffer, a seeded run resumed at epoch k ends bit-for-bit identical to
-        an uninterrupted one on CPU; without it the buffer starts empty.
-
-        :param path: Checkpoint, run or output directory, or URL.
-        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
-        """
-        loaded = checkpoint.load(path, self.expected_manifest(), with_critic=True,
-                                 with_training_state=True)
-        state = loaded.training_state
-        if state is None:
-            raise checkpoint.CheckpointError(f'{loaded.path}: holds no training state to resume')
-        if with_buffer and 'replay_buffer' not in state:
-            raise checkpoint.CheckpointError(
-                f'{loaded.path}: holds no replay buffer (train with --save-buffer to store it)')
-        try:
-            self.actor.load(loaded.actor)
-            self.critic.load(loaded.critic)
-            self.state_norm.load(loaded.state_norm)
-            if with_buffer:
-                self.replay_buffer.load_state_dict(state['replay_buffer'])
-            if 'graph' in state and hasattr(self.graph, 'load_state_dict'):
-                self.graph.load_state_dict(state['graph'])
-            self.epoch = int(state['epoch'])
-            self.cycle = int(state['cycle'])
-            self.epoch_elapsed = float(state['epoch_elapsed'])
-            self.planner_share = float(state['planner_share'])
-            self.demo_transitions = int(state['demo_transitions'])
-            self.policy_transitions = int(state['policy_transitions'])
-            self.epochs_requested = int(state['epochs_requested'])
-            self.history = list(state['history'])
-            self.initial_injections_done = bool(state['initial_injections_done'])
-            torch.set_rng_state(state['torch_rng'])
-            self.generator.set_state(state['generator'])
-            self.actor.generator.set_state(state['actor_generator'])
-            self.replay_buffer.generator.set_state(state['buffer_generator'])
-        except (KeyError, TypeError, ValueError, RuntimeError) as error:
-            raise checkpoint.CheckpointError(
-                f'{loaded.path}: training state does not fit: {error}') from None
-        local = Path(loaded.path)
-        if '://' not in loaded.path and local.parent.name == 'checkpoints':
-            self.run_dir = local.parent.parent  # continue in the same run directory
-        self.last_checkpoint = loaded.path
+    # -- checkpoints (the seed's verbs; the work is in checkpointing.py) --------------------
 
     def save_checkpoints(self) -> None:
         """Save to every enabled destination (local run directory and/or cloud URL)."""
@@ -618,67 +530,31 @@ class Learner:
 
         :param is_local: Save to the local output directory (else to ``cloud_url``).
         """
-        files = checkpoint.build_files(self.actor, self.critic, self.state_norm,
-                                       self.training_state())
-        info = self.manifest_info()
-        if self.run_dir is None:
-            self.run_dir = checkpoint.new_run_dir(self.output_dir, self.params.task_name)
-        name = f'epoch_{self.epoch:06d}' + (f'_cycle_{self.cycle:04d}' if self.cycle else '')
-        if is_local:
-            target = self.run_dir / 'checkpoints' / name
-            if target.exists():  # saved this epoch already (e.g. stop right after a save)
-                return
-            self.last_checkpoint = str(checkpoint.save_local(target, files, info,
-                                                             self.keep_checkpoints))
-        else:
-            if not self.cloud_url:
-                raise ValueError('save_cloud needs cloud_url (an fsspec URL)')
-            base = self.cloud_url.rstrip('/')
-            url = f'{base}/{self.params.task_name}/{self.run_dir.name}/{name}'
-            self.last_checkpoint = checkpoint.save_cloud(url, files, info)
-
-    def expected_manifest(self) -> dict[str, Any]:
-        """
-        Manifest fields a checkpoint must match to be loaded into this learner.
-
-        :returns: Task, config hash and network sizes.
-        """
-        return {
-            'task': self.params.task_name,
-            'config_hash': self.params.config_hash(),
-            'state_dimension': self.plant.state_dimension,
-            'action_dimension': self.plant.action_dimension,
-            'nlayers': self.params.learner_nlayers,
-            'layer_width': self.params.learner_layer_width,
-        }
+        checkpointing.save(self, is_local)
 
     def load_models(self, path: Path, is_local: bool) -> None:
         """
         Load the actor and critic networks and the normalizers.
 
         :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
-            URL given as a string (a ``Path`` would fold its ``//``), or a path relative to
-            ``cloud_url``.
+            URL given as a string, or a path relative to ``cloud_url``.
         :param is_local: Whether ``path`` is local.
         """
-        source = str(path)
-        if not is_local and '://' not in source:
-            if not self.cloud_url:
-                raise ValueError(f'{source}: not a URL, and no cloud_url to resolve it against')
-            source = f'{self.cloud_url.rstrip("/")}/{source.lstrip("/")}'
-        loaded = checkpoint.load(source, self.expected_manifest(), with_critic=True)
-        try:
-            self.actor.load(loaded.actor)
-            self.critic.load(loaded.critic)
-            self.state_norm.load(loaded.state_norm)
-        except ValueError as error:
-            raise checkpoint.CheckpointError(f'{loaded.path}: {error}') from None
-        self.last_checkpoint = loaded.path
+        checkpointing.load(self, path, is_local)
+
+    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
+        """
+        Continue a run from a checkpoint exactly where it stopped (see ``checkpointing``).
+
+        :param path: Checkpoint, run or output directory, or URL.
+        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
+        """
+        checkpointing.resume(self, path, with_buffer)
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
     """
-    One line per epoch: success rate, relative distance, demo share, epoch time.
+    Format one line per epoch: success rate, relative distance, demo share, epoch time.
 
     :param metrics: An epoch's metrics.
 
@@ -706,7 +582,7 @@ def build_learner(
 
     :param params: Task parameters.
     :param graph: Source of demonstrations, or None.
-    :param kwargs: Further ``Learner`` fields (output_dir, save_local, progress, ...).
+    :param kwargs: Further ``Learner`` fields (output_dir, save_local, progress, device, ...).
 
     :returns: The learner.
     """

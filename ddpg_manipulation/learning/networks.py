@@ -33,8 +33,6 @@ from torch import nn
 if TYPE_CHECKING:
     from ddpg_manipulation.learning.normalizer import Normalizer
 
-DEVICE = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-
 
 def soft_update(network: torch.nn.Module, target: torch.nn.Module, tau: float) -> torch.nn.Module:
     """
@@ -145,7 +143,9 @@ class Actor:
         lr: float = 0.001, eps: float = 0.3, action_clip: float = 1.0,
     ) -> None:
         self.size_s, self.size_a = size_s, size_a
-        self.action_net = DDP(size_s, size_a, nlayers, layer_width).to(DEVICE)
+        # Built on the CPU, so a seed gives the same initial weights on every device; the learner
+        # moves the actor to its device with :meth:`to`.
+        self.action_net = DDP(size_s, size_a, nlayers, layer_width)
         self.target_net = copy.deepcopy(self.action_net)
         self.target_net.requires_grad_(False)
         self.optim = _adam(self.action_net.parameters(), lr)
@@ -154,6 +154,22 @@ class Actor:
         self.noise_std = 0.2  # Gaussian exploration noise; the learner sets it from its params
         self.generator: torch.Generator | None = None  # exploration RNG; global torch if None
         self.training = True
+
+    @property
+    def device(self) -> torch.device:
+        """Return the device the actor's networks are on."""
+        return next(self.action_net.parameters()).device
+
+    def to(self, device: torch.device | str) -> Actor:
+        """
+        Move the networks and the optimizer state to a device.
+
+        :param device: The torch device.
+
+        :returns: This actor.
+        """
+        _move(device, self.action_net, self.target_net, self.optim)
+        return self
 
     def select_action(self, state_norm: Normalizer, obs: torch.FloatTensor) -> torch.FloatTensor:
         """
@@ -168,13 +184,15 @@ class Actor:
         :returns: Normalized actions, shape (batch, size_a).
         """
         with torch.inference_mode():
-            actions = self.action_net(state_norm.normalize_obs(obs.to(DEVICE)))
+            actions = self.action_net(state_norm.normalize_obs(obs.to(self.device)))
             if self.training:
-                gen = self.generator
-                noise = torch.randn(actions.shape, generator=gen, device=actions.device)
+                # Drawn on the CPU whatever the device: the generator is a CPU generator, and a
+                # seed explores the same way on every device.
+                gen, shape, device = self.generator, actions.shape, actions.device
+                noise = torch.randn(shape, generator=gen).to(device)
                 actions = actions + self.noise_std * noise
-                random_actions = 2 * torch.rand(actions.shape, generator=gen) - 1
-                use_random = torch.rand((actions.shape[0], 1), generator=gen) < self.eps
+                random_actions = (2 * torch.rand(shape, generator=gen) - 1).to(device)
+                use_random = (torch.rand((shape[0], 1), generator=gen) < self.eps).to(device)
                 actions = torch.where(use_random, random_actions, actions)
             return actions.clamp(-self.action_clip, self.action_clip)
 
@@ -263,10 +281,26 @@ class Critic:
         lr: float = 0.001,
     ) -> None:
         self.size_s, self.size_a = size_s, size_a
-        self.critic_net = CriticNetwork(size_s, size_a, nlayers, layer_width).to(DEVICE)
+        self.critic_net = CriticNetwork(size_s, size_a, nlayers, layer_width)  # CPU, as Actor
         self.target_net = copy.deepcopy(self.critic_net)
         self.target_net.requires_grad_(False)
         self.optim = _adam(self.critic_net.parameters(), lr)
+
+    @property
+    def device(self) -> torch.device:
+        """Return the device the critic's networks are on."""
+        return next(self.critic_net.parameters()).device
+
+    def to(self, device: torch.device | str) -> Critic:
+        """
+        Move the networks and the optimizer state to a device.
+
+        :param device: The torch device.
+
+        :returns: This critic.
+        """
+        _move(device, self.critic_net, self.target_net, self.optim)
+        return self
 
     def __call__(self, states: torch.FloatTensor, actions: torch.FloatTensor) -> torch.FloatTensor:
         """
@@ -326,8 +360,34 @@ class Critic:
         torch.save(_state(self.critic_net, self.target_net, self.optim), f)
 
 
+def _move(device: torch.device | str, net: nn.Module, target: nn.Module,
+          optim: torch.optim.Optimizer) -> None:
+    net.to(device)  # in place: the optimizer keeps referring to the same parameters
+    target.to(device)
+    for state in optim.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor):
+                state[key] = value.to(device)
+
+
 def _state(net: nn.Module, target: nn.Module, optim: torch.optim.Optimizer) -> dict[str, Any]:
-    return {'net': net.state_dict(), 'target': target.state_dict(), 'optim': optim.state_dict()}
+    # On the CPU whatever the training device: a checkpoint trained on a GPU loads on a robot
+    # computer without one (and loading moves every tensor to the loader's device).
+    state = {'net': net.state_dict(), 'target': target.state_dict(), 'optim': optim.state_dict()}
+    return _on_cpu(state)
+
+
+def _on_cpu(tree: Any) -> Any:
+    if isinstance(tree, torch.Tensor):
+        return tree.cpu()
+    if isinstance(tree, dict):  # OrderedDict too, with the module versions torch keeps on it
+        moved = type(tree)((key, _on_cpu(value)) for key, value in tree.items())
+        if hasattr(tree, '_metadata'):
+            moved._metadata = tree._metadata
+        return moved
+    if isinstance(tree, list):
+        return [_on_cpu(value) for value in tree]
+    return tree
 
 
 def _load_into(

@@ -98,32 +98,36 @@ class ReplayBuffer:
     :param capacity: Maximum number of transitions (the oldest are overwritten).
     :param her_probability: Probability to replace a sampled goal by a state its trajectory reached
         later (hindsight experience replay, "future" strategy).
-    :param generator: Random generator for HER draws; the global torch RNG samples indices.
+    :param generator: Random generator for HER draws (a CPU generator: the draws are the same
+        on every device); the global torch RNG of the storage's device samples indices.
+    :param device: Where the transitions are stored, sampled and relabelled: the learner's
+        device, so that a cycle's batches never cross to the host.
     """
 
     def __init__(
         self, capacity: int, her_probability: float = 0.0,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | None = None, device: torch.device | str = 'cpu',
     ) -> None:
         self.capacity = int(capacity)
         self.her_probability = her_probability
         self.generator = generator
-        self._buffer = TorchRLReplayBuffer(
-            storage=LazyTensorStorage(self.capacity), sampler=RandomSampler(),
-        )
+        self.device = torch.device(device)
+        self._buffer = _torchrl_buffer(self.capacity, self.device)
 
     @classmethod
-    def from_params(cls, params: Any, generator: torch.Generator | None = None) -> ReplayBuffer:
+    def from_params(cls, params: Any, generator: torch.Generator | None = None,
+                    device: torch.device | str = 'cpu') -> ReplayBuffer:
         """
         Build the buffer a task's parameters ask for.
 
         :param params: Task parameters (capacity in trajectories, HER probability).
         :param generator: Random generator for HER draws.
+        :param device: Storage device.
 
         :returns: The replay buffer.
         """
         capacity = params.learner_replay_capacity * params.learner_trajectory_length
-        return cls(capacity, params.learner_her_probability, generator)
+        return cls(capacity, params.learner_her_probability, generator, device)
 
     def extend(self, data: TensorDict) -> torch.Tensor:
         """
@@ -137,7 +141,7 @@ class ReplayBuffer:
             data = data.clone(False)
             data['steps_left'] = torch.zeros(data.batch_size[0], dtype=torch.long)
         keys = (*TRANSITION_KEYS, 'steps_left')
-        return self._buffer.extend(data.select(*keys))
+        return self._buffer.extend(data.select(*keys).to(self.device))
 
     def sample(self, batch_size: int) -> TensorDict:
         """
@@ -174,7 +178,7 @@ class ReplayBuffer:
     def _relabel(self, data: TensorDict, index: torch.Tensor, batches: int,
                  batch_size: int) -> TensorDict:
         # Per batch: the relabel draws, then the offset draws (the order single calls use).
-        draws = torch.rand(batches, 2, batch_size, generator=self.generator)
+        draws = torch.rand(batches, 2, batch_size, generator=self.generator).to(self.device)
         relabel = draws[:, 0].reshape(-1) < self.her_probability
         # Offset in 0..steps_left: the transition's own next state counts as a future too.
         offset = (draws[:, 1].reshape(-1) * (data['steps_left'] + 1)).long()
@@ -209,7 +213,7 @@ class ReplayBuffer:
         data = {}
         if len(self) > 0:
             stored = self._buffer.storage[torch.arange(len(self))]
-            data = {key: stored[key].clone() for key in (*TRANSITION_KEYS, 'steps_left')}
+            data = {key: stored[key].cpu().clone() for key in (*TRANSITION_KEYS, 'steps_left')}
         return {'capacity': self.capacity, 'data': data, 'cursor': int(writer['_cursor']),
                 'write_count': int(writer['_write_count'])}
 
@@ -225,10 +229,32 @@ class ReplayBuffer:
         self.reset()
         if state['data']:
             size = next(iter(state['data'].values())).shape[0]
-            self._buffer.extend(TensorDict(dict(state['data']), batch_size=[size]))
+            self._buffer.extend(
+                TensorDict(dict(state['data']), batch_size=[size]).to(self.device))
         self._buffer._writer.load_state_dict(
             {'_cursor': int(state['cursor']), '_write_count': int(state['write_count'])})
+
+    def to(self, device: torch.device | str) -> ReplayBuffer:
+        """
+        Move the storage (and what it holds) to a device.
+
+        :param device: The torch device.
+
+        :returns: This buffer.
+        """
+        device = torch.device(device)
+        if device != self.device:
+            state = self.state_dict()
+            self.device = device
+            self._buffer = _torchrl_buffer(self.capacity, device)
+            self.load_state_dict(state)
+        return self
 
     def reset(self) -> None:
         """Remove every transition."""
         self._buffer.empty()
+
+
+def _torchrl_buffer(capacity: int, device: torch.device) -> TorchRLReplayBuffer:
+    return TorchRLReplayBuffer(storage=LazyTensorStorage(capacity, device=device),
+                               sampler=RandomSampler())

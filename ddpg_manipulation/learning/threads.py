@@ -26,6 +26,11 @@ reproducibility.
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Protocol
+
+import torch
+
 
 class ThreadGovernor:
     """
@@ -115,3 +120,73 @@ class ThreadGovernor:
         if count != self.threads:
             self.switches += 1
             self.threads = count
+
+
+class ThreadedPlant(Protocol):
+    """What :class:`TrainingThreads` needs of a plant: its rollout thread count."""
+
+    def set_threads(self, nthread: int) -> None:
+        """Set the number of threads that simulate a batch."""
+
+
+class TrainingThreads:
+    """
+    The torch and MuJoCo thread counts of a training run: fixed, or adapted by a governor.
+
+    With ``requested`` 0 on the CPU, a :class:`ThreadGovernor` picks the count cycle by cycle
+    from the measured time per update, and the plant's rollout threads follow it unless the task
+    fixes them (``plant_follows``). On a GPU the updates do not run on these threads, so their
+    time says nothing about contention: the count stays at ``max_threads``.
+
+    :param requested: ``learner.threads``: a fixed count, or 0 to adapt.
+    :param max_threads: The usable cores.
+    :param plant: The plant whose rollout threads follow an adapted count.
+    :param plant_follows: Whether they follow it (the task sets ``model.nthread`` 0).
+    :param adapt: Whether adapting is possible (the updates run on the CPU).
+    """
+
+    def __init__(self, requested: int, max_threads: int, plant: ThreadedPlant,
+                 plant_follows: bool, adapt: bool = True) -> None:
+        self.governor = (ThreadGovernor(max_threads) if requested == 0 and adapt else None)
+        self.fixed = requested if requested != 0 else max_threads
+        self.plant = plant
+        self.plant_follows = plant_follows
+        self.cycles: Counter[int] = Counter()  # cycles of the running epoch per thread count
+
+    def start(self) -> None:
+        """Apply the current count (at the start of ``train``)."""
+        self._use(self.governor.threads if self.governor is not None else self.fixed)
+
+    def start_epoch(self) -> None:
+        """Forget the counts of the previous epoch."""
+        self.cycles = Counter()
+
+    def count_cycle(self) -> None:
+        """Note that a cycle runs with the current count."""
+        self.cycles[torch.get_num_threads()] += 1
+
+    def record_updates(self, seconds: float, updates: int) -> None:
+        """
+        Take the wall time of a cycle's updates; the governor may change the count.
+
+        :param seconds: Wall time of the cycle's updates.
+        :param updates: Their number.
+        """
+        if self.governor is not None and updates > 0:
+            self._use(self.governor.record(seconds / updates))
+
+    def most_used(self) -> int:
+        """
+        Return the count most of the running epoch's cycles ran with.
+
+        :returns: The thread count.
+        """
+        return self.cycles.most_common(1)[0][0] if self.cycles else torch.get_num_threads()
+
+    def _use(self, count: int) -> None:
+        if torch.get_num_threads() != count:
+            torch.set_num_threads(count)
+        # The plant's rollout threads wait on each other like torch's: they follow the
+        # governor, unless the task fixes their count.
+        if self.governor is not None and self.plant_follows:
+            self.plant.set_threads(count)

@@ -67,6 +67,7 @@ class MujocoPlant:
             )
         self.actuated_pos = torch.as_tensor(params.actuated_qpos, dtype=torch.long)
         self.distance_scaling = torch.tensor(params.reward_distance_scaling, dtype=torch.float32)
+        self._scaling_on: dict[torch.device, torch.Tensor] = {}  # copies on other devices
         self.start_bounds = self._bounds(params.start_bound_lower, params.start_bound_upper)
         self.goal_bounds = self._bounds(params.goal_bound_lower, params.goal_bound_upper)
         self.start_state = torch.tensor(params.start_state, dtype=torch.float32)
@@ -208,7 +209,13 @@ class MujocoPlant:
 
         :returns: Scaled Euclidean distances, shape (...).
         """
-        return torch.linalg.vector_norm((states - goals) * self.distance_scaling, dim=-1)
+        scaling = self.distance_scaling
+        if scaling.device != states.device:  # the learner's batches live on its device
+            scaling = self._scaling_on.get(states.device)
+            if scaling is None:
+                scaling = self._scaling_on[states.device] = self.distance_scaling.to(
+                    states.device)
+        return torch.linalg.vector_norm((states - goals) * scaling, dim=-1)
 
     def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
         """

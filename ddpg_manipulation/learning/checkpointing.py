@@ -1,0 +1,231 @@
+# Copyright 2026 The ddpg_manipulation Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What of a learner goes into a checkpoint, and how it comes back.
+
+``checkpoint.py`` knows files (atomic directories, manifests, hashes, URLs); this module knows
+the learner: the manifest fields that describe it, the training state that exact resumption
+needs (counters, history, every random generator, optionally the replay buffer), when a
+checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``resume``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any, TYPE_CHECKING
+
+import torch
+
+from ddpg_manipulation.learning import checkpoint
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.learning.learner import Learner
+    from ddpg_manipulation.sim.plant import MujocoPlant
+
+
+def is_due(epoch: int, every: int, last_epoch: int, stopping: bool) -> bool:
+    """
+    Whether the epoch just finished ends with a checkpoint.
+
+    :param epoch: Epochs done.
+    :param every: ``learner.checkpoint_every``.
+    :param last_epoch: The epoch this ``train`` call ends at.
+    :param stopping: A stop was requested.
+
+    :returns: True every ``every`` epochs, at the last epoch and on a stop.
+    """
+    return epoch % every == 0 or epoch == last_epoch or stopping
+
+
+def expected_manifest(params: ParameterContainer, plant: MujocoPlant) -> dict[str, Any]:
+    """
+    Manifest fields a checkpoint must match to be loaded into a learner of these parameters.
+
+    :param params: The learner's parameters.
+    :param plant: Its plant.
+
+    :returns: Task, config hash and network sizes.
+    """
+    return {
+        'task': params.task_name,
+        'config_hash': params.config_hash(),
+        'state_dimension': plant.state_dimension,
+        'action_dimension': plant.action_dimension,
+        'nlayers': params.learner_nlayers,
+        'layer_width': params.learner_layer_width,
+    }
+
+
+def manifest_info(learner: Learner) -> dict[str, Any]:
+    """
+    Manifest fields describing a learner's task, networks, epoch and metrics.
+
+    :param learner: The learner.
+
+    :returns: Fields for ``checkpoint.build_manifest``.
+    """
+    p = learner.params
+    return {
+        **expected_manifest(p, learner.plant),
+        'task_file': str(p.task_file),
+        'params': p.to_dict(),
+        'epoch': learner.epoch,
+        'cycle': learner.cycle,
+        'metrics': learner.history[-1] if learner.history else {},
+        'created': datetime.datetime.now().isoformat(timespec='microseconds'),
+    }
+
+
+def training_state(learner: Learner) -> dict[str, Any]:
+    """
+    Everything beyond the networks that exact resumption needs.
+
+    :param learner: The learner.
+
+    :returns: A dict of tensors and plain values (``weights_only``-loadable).
+    """
+    state = {
+        'epoch': learner.epoch,
+        'cycle': learner.cycle,
+        'epoch_elapsed': learner.epoch_elapsed,
+        'planner_share': learner.planner_share,
+        'demo_transitions': learner.demo_transitions,
+        'policy_transitions': learner.policy_transitions,
+        'epochs_requested': learner.epochs_requested,
+        'history': learner.history,
+        'initial_injections_done': learner.initial_injections_done,
+        'torch_rng': torch.get_rng_state(),
+        'generator': learner.generator.get_state(),
+        'actor_generator': learner.actor.generator.get_state(),
+        'buffer_generator': learner.replay_buffer.generator.get_state(),
+    }
+    if learner.device.type == 'cuda':  # a CUDA replay storage draws its indices there
+        state['cuda_rng'] = torch.cuda.get_rng_state(learner.device)
+    if learner.graph is not None and hasattr(learner.graph, 'state_dict'):
+        state['graph'] = learner.graph.state_dict()
+    if learner.save_buffer:
+        state['replay_buffer'] = learner.replay_buffer.state_dict()
+    return state
+
+
+def save(learner: Learner, is_local: bool) -> None:
+    """
+    Save a learner's networks, normalizer and training state (the seed's ``save_models``).
+
+    Local saves go to ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>[_cycle_<M>]/``; cloud
+    saves to ``<cloud_url>/<task>/<run>/epoch_<N>[_cycle_<M>]/``.
+
+    :param learner: The learner.
+    :param is_local: Save to the local output directory (else to ``cloud_url``).
+    """
+    files = checkpoint.build_files(learner.actor, learner.critic, learner.state_norm,
+                                   training_state(learner))
+    info = manifest_info(learner)
+    if learner.run_dir is None:
+        learner.run_dir = checkpoint.new_run_dir(learner.output_dir, learner.params.task_name)
+    name = f'epoch_{learner.epoch:06d}' + (f'_cycle_{learner.cycle:04d}' if learner.cycle else '')
+    if is_local:
+        target = learner.run_dir / 'checkpoints' / name
+        if target.exists():  # saved this epoch already (e.g. stop right after a save)
+            return
+        learner.last_checkpoint = str(
+            checkpoint.save_local(target, files, info, learner.keep_checkpoints))
+    else:
+        if not learner.cloud_url:
+            raise ValueError('save_cloud needs cloud_url (an fsspec URL)')
+        base = learner.cloud_url.rstrip('/')
+        url = f'{base}/{learner.params.task_name}/{learner.run_dir.name}/{name}'
+        learner.last_checkpoint = checkpoint.save_cloud(url, files, info)
+
+
+def load(learner: Learner, path: Path | str, is_local: bool) -> None:
+    """
+    Load networks and normalizer into a learner (the seed's ``load_models``).
+
+    :param learner: The learner.
+    :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
+        URL given as a string (a ``Path`` would fold its ``//``), or a path relative to
+        ``cloud_url``.
+    :param is_local: Whether ``path`` is local.
+    """
+    source = str(path)
+    if not is_local and '://' not in source:
+        if not learner.cloud_url:
+            raise ValueError(f'{source}: not a URL, and no cloud_url to resolve it against')
+        source = f'{learner.cloud_url.rstrip("/")}/{source.lstrip("/")}'
+    loaded = checkpoint.load(source, expected_manifest(learner.params, learner.plant),
+                             with_critic=True)
+    try:
+        learner.actor.load(loaded.actor)
+        learner.critic.load(loaded.critic)
+        learner.state_norm.load(loaded.state_norm)
+    except ValueError as error:
+        raise checkpoint.CheckpointError(f'{loaded.path}: {error}') from error
+    learner.last_checkpoint = loaded.path
+
+
+def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> None:
+    """
+    Continue a run from a checkpoint exactly where it stopped.
+
+    Restores actor, critic, their targets and optimizer states, the normalizer, the epoch,
+    history, injection state, every random generator and (``with_buffer``) the replay buffer.
+    With the buffer, a seeded run resumed at epoch k ends bit-for-bit identical to an
+    uninterrupted one on the CPU; without it the buffer starts empty.
+
+    :param learner: The learner, built with the checkpoint's parameters.
+    :param path: Checkpoint, run or output directory, or URL.
+    :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
+    """
+    loaded = checkpoint.load(path, expected_manifest(learner.params, learner.plant),
+                             with_critic=True, with_training_state=True)
+    state = loaded.training_state
+    if state is None:
+        raise checkpoint.CheckpointError(f'{loaded.path}: holds no training state to resume')
+    if with_buffer and 'replay_buffer' not in state:
+        raise checkpoint.CheckpointError(
+            f'{loaded.path}: holds no replay buffer (train with --save-buffer to store it)')
+    try:
+        learner.actor.load(loaded.actor)
+        learner.critic.load(loaded.critic)
+        learner.state_norm.load(loaded.state_norm)
+        if with_buffer:
+            learner.replay_buffer.load_state_dict(state['replay_buffer'])
+        if 'graph' in state and hasattr(learner.graph, 'load_state_dict'):
+            learner.graph.load_state_dict(state['graph'])
+        learner.epoch = int(state['epoch'])
+        learner.cycle = int(state['cycle'])
+        learner.epoch_elapsed = float(state['epoch_elapsed'])
+        learner.planner_share = float(state['planner_share'])
+        learner.demo_transitions = int(state['demo_transitions'])
+        learner.policy_transitions = int(state['policy_transitions'])
+        learner.epochs_requested = int(state['epochs_requested'])
+        learner.history = list(state['history'])
+        learner.initial_injections_done = bool(state['initial_injections_done'])
+        torch.set_rng_state(state['torch_rng'])
+        learner.generator.set_state(state['generator'])
+        learner.actor.generator.set_state(state['actor_generator'])
+        learner.replay_buffer.generator.set_state(state['buffer_generator'])
+        if 'cuda_rng' in state and learner.device.type == 'cuda':
+            torch.cuda.set_rng_state(state['cuda_rng'], learner.device)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise checkpoint.CheckpointError(
+            f'{loaded.path}: training state does not fit: {error}') from error
+    local = Path(loaded.path)
+    if '://' not in loaded.path and local.parent.name == 'checkpoints':
+        learner.run_dir = local.parent.parent  # continue in the same run directory
+    learner.last_checkpoint = loaded.path
