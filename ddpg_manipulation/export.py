@@ -163,8 +163,10 @@ def normalized_actor(policy: Policy) -> NormalizedActor:
         raise ExportError(f'{policy.metadata.get("path")}: only a checkpoint (torch) policy can '
                           'be exported')
     norm = policy.normalizer
-    # A copy: the export must not share parameters with a policy that may keep running.
-    module = NormalizedActor(copy.deepcopy(policy.network.net), torch.as_tensor(norm['mean']),
+    # A copy, on the CPU: the export must not share parameters with a policy that may keep
+    # running, and it is exported for any device (a CUDA-loaded policy too).
+    layers = copy.deepcopy(policy.network.net).cpu()
+    module = NormalizedActor(layers, torch.as_tensor(norm['mean']),
                              torch.as_tensor(norm['std']), norm['clip_range'])
     return module.train(False)
 

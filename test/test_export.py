@@ -70,16 +70,16 @@ print(json.dumps({
 
 
 @pytest.fixture(scope='module')
-def policy(tmp_path_factory: pytest.TempPathFactory) -> Policy:
-    """Train a tiny box_reach policy for one epoch (default 4x256 network) and load it."""
+def policy(tmp_path_factory: pytest.TempPathFactory, device: str) -> Policy:
+    """Train a tiny box_reach policy one epoch on a device (4x256 network); load it there."""
     from ddpg_manipulation.learning.learner import build_learner
 
     params = ParameterContainer('box_reach', {'learner.cycles': 1, 'learner.batches': 1,
                                               'learner.evals': 2})
     learner = build_learner(params, None, output_dir=tmp_path_factory.mktemp('runs'),
-                            verbose=False)
+                            verbose=False, device=device)
     learner.train(1)
-    return Policy.load(learner.last_checkpoint)
+    return Policy.load(learner.last_checkpoint, device=device)
 
 
 def random_inputs(policy: Policy, count: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -159,11 +159,18 @@ def test_an_unwritable_output_dir_is_a_parameter_error(tmp_path):
 
 
 def test_device_selection():
-    assert select_device('auto') in ('cpu', 'cuda')
+    assert select_device('auto') in ('cpu', 'cuda:0', 'cuda')
+    assert select_device('cpu') == 'cpu'
+    with pytest.raises(ParameterError, match="parameter 'device' 'gpu': expected auto, cpu"):
+        select_device('gpu')
     if not torch.cuda.is_available():
-        with pytest.raises(ParameterError, match="parameter 'device': 'cuda' requested"):
+        with pytest.raises(ParameterError, match="parameter 'device' 'cuda': no CUDA device"):
             select_device('cuda')
-        assert select_device('cpu') == 'cpu'
+
+
+def test_the_run_trains_on_the_chosen_device(tmp_path, device):
+    run = make_run(tmp_path, Recorder(), source='none', device=device)
+    assert run.learner.device.type == device
 
 
 def test_diagnostic_values_are_strings_named_as_documented():

@@ -39,6 +39,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--seed', type=int, default=None,
                         help="seed of the starts and goals (default: the task's, i.e. the "
                              "episodes of the training run's evaluation)")
+    parser.add_argument('--device', default='cpu',
+                        help='torch device of the policy network: cpu, cuda, cuda:N or auto '
+                             '(default: %(default)s; MuJoCo simulates on the CPU, and one small '
+                             'network per step gains little from a GPU)')
     parser.add_argument('--render', default=None, metavar='PATH',
                         help='also render the first episodes to this .mp4 or .gif (headless; '
                              'goal drawn as a translucent ghost)')
@@ -78,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     :returns: Exit code 0.
     """
     from ddpg_manipulation.evaluation import evaluate
+    from ddpg_manipulation.learning.devices import resolve_device
     from ddpg_manipulation.policy import Policy
     from ddpg_manipulation.render import check_video_path, gl_backend
 
@@ -85,11 +90,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f'--episodes {args.episodes}: expected an integer >= 1')
     if args.render_episodes < 1:
         raise ConfigError(f'--render-episodes {args.render_episodes}: expected an integer >= 1')
+    resolve_device(args.device, '--device')
     if args.render:
         # Before the evaluation, not after it: a missing GL or writer fails in a second.
         check_video_path(args.render)
         gl_backend()
-    policy = Policy.load(args.checkpoint, task=args.task)
+    policy = Policy.load(args.checkpoint, task=args.task, device=args.device)
     params = task_params(policy, args.task)
     result = evaluate(policy, params, args.episodes, args.seed)
     rendered = None

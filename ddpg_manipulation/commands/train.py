@@ -53,6 +53,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--threads', type=int, default=None,
                         help='CPU threads for torch and MuJoCo (default: the usable cores, '
                         'fewer while another process competes for them)')
+    parser.add_argument('--device', default=None,
+                        help='torch device of the networks, replay storage and updates: auto, '
+                             "cpu, cuda or cuda:N (default: the task's learner.device, auto = "
+                             'CUDA where available); MuJoCo always runs on the CPU')
     parser.add_argument('--cloud', default='', metavar='URL',
                         help='also save checkpoints to this fsspec URL (s3://, gs://, file://)')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -172,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ddpg_manipulation.learning import checkpoint
+    from ddpg_manipulation.learning.devices import resolve_device
     from ddpg_manipulation.learning.learner import build_learner, format_metrics
     from ddpg_manipulation.plotting import plot_learning_curves
 
@@ -185,6 +190,8 @@ def run(args: argparse.Namespace) -> int:
         params = load_params(args)
     epochs = args.epochs if args.epochs is not None else params.learner_epochs
     checkpoint.check_writable(args.output)  # before any work, not after an hour
+    if args.device is not None:
+        resolve_device(args.device, '--device')  # likewise
 
     graph = None
     if params.learner_use_planner:
@@ -192,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
         graph = demonstration_graph(params, show_progress=not args.quiet)
 
     learner = build_learner(params, graph, output_dir=args.output, save_cloud=bool(args.cloud),
-                            cloud_url=args.cloud, save_buffer=args.save_buffer)
+                            cloud_url=args.cloud, save_buffer=args.save_buffer,
+                            device=args.device or '')
     if args.resume:
         learner.resume(args.resume, with_buffer=args.resume_buffer)
         if args.epochs is None:
@@ -237,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         'final_relative_distance': last.get('relative_distance'),
         'best_success_rate': max((h['success_rate'] for h in learner.history), default=None),
         'wall_time_s': round(time.perf_counter() - started, 2),
+        'device': str(learner.device),
         'checkpoint': learner.last_checkpoint,
         'run_dir': str(run_dir),
         'learning_curve': str(run_dir / 'learning_curve.png') if learner.history else None,

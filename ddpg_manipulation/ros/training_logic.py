@@ -23,13 +23,11 @@ saved, with its path. :meth:`TrainingRun.finish` stops the learner through its `
 (it finishes the cycle, evaluates and checkpoints), joins the worker and makes sure a final
 checkpoint exists, exactly as ``ddpg-manipulation train`` does on Ctrl-C.
 
-Torch is imported only when the learner is built, after the ``device`` parameter is applied.
+Torch is imported only when the learner is built, after the parameters are checked.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import threading
 import time
 from typing import Any, Callable, Mapping
@@ -44,7 +42,12 @@ from ddpg_manipulation.ros.params import (
     task_spec,
 )
 
-DEVICES = ('auto', 'cpu', 'cuda')
+
+def _device_form(value: str) -> str | None:
+    from ddpg_manipulation.learning.devices import DEVICE_CHOICES, DEVICE_FORM
+
+    return None if DEVICE_FORM.match(value.strip().lower()) else f'expected {DEVICE_CHOICES}'
+
 
 TRAINING_PARAMS = (
     task_spec(),
@@ -54,7 +57,9 @@ TRAINING_PARAMS = (
     ParamSpec('output_dir', 'runs', 'output root; the run goes to OUTPUT_DIR/TASK/TIMESTAMP',
               'str', check=not_empty),
     ParamSpec('device', 'auto',
-              "torch device; 'auto' = CUDA if available, else CPU", 'str', choices=DEVICES),
+              'torch device of the networks, replay storage and updates: auto (CUDA if '
+              'available, else CPU), cpu, cuda or cuda:N; MuJoCo always runs on the CPU', 'str',
+              check=_device_form),
     ParamSpec('use_planner', False,
               'run the planner in this process for demonstrations instead of taking them from '
               '~/demonstrations', 'bool'),
@@ -103,25 +108,19 @@ def task_overrides(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def select_device(requested: str) -> str:
     """
-    Apply the ``device`` parameter before torch is imported, then check it took effect.
+    Check the ``device`` parameter against the devices this machine has.
 
-    ``cpu`` hides CUDA devices from this process (``CUDA_VISIBLE_DEVICES``), which only works
-    while torch is not yet imported; the learning code picks CUDA whenever it is visible.
+    :param requested: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
 
-    :param requested: ``auto``, ``cpu`` or ``cuda``.
-
-    :returns: The device type torch uses (``cpu`` or ``cuda``).
+    :returns: The torch device training will use, e.g. ``cpu`` or ``cuda:0``.
+    :raises ParameterError: If it is malformed, or names CUDA where there is none.
     """
-    if requested == 'cpu' and 'torch' not in sys.modules:
-        os.environ['CUDA_VISIBLE_DEVICES'] = ''
-    from ddpg_manipulation.learning.networks import DEVICE
+    from ddpg_manipulation.learning.devices import DeviceError, resolve_device
 
-    if requested != 'auto' and DEVICE.type != requested:
-        raise ParameterError(
-            f"parameter 'device': {requested!r} requested, but the learning code uses "
-            f'{DEVICE.type!r} ' + ('(no CUDA device available)' if requested == 'cuda' else
-                                   '(torch was imported before the device could be set)'))
-    return DEVICE.type
+    try:
+        return str(resolve_device(requested, "parameter 'device'"))
+    except DeviceError as error:
+        raise ParameterError(str(error)) from error
 
 
 def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | None = None
@@ -166,6 +165,7 @@ class TrainingRun:
     :param log: Called with (level, message); level ``info``, ``warning`` or ``error``.
     :param graph_factory: Builds the planner's graph from the params (``planner``); default
         ``planner.search.demonstration_graph``.
+    :param device: Torch device of the learner (see :func:`select_device`).
     """
 
     def __init__(self, params: Any, epochs: int = 0, output_dir: str = 'runs',
@@ -175,7 +175,8 @@ class TrainingRun:
                  on_epoch: Callable[[dict[str, Any]], None] | None = None,
                  on_checkpoint: Callable[[str], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
-                 graph_factory: Callable[[Any], Any] | None = None) -> None:
+                 graph_factory: Callable[[Any], Any] | None = None,
+                 device: str = 'auto') -> None:
         from ddpg_manipulation.learning import checkpoint
         from ddpg_manipulation.learning.learner import build_learner
         from ddpg_manipulation.ros.demo_queue import DemonstrationQueue
@@ -199,7 +200,7 @@ class TrainingRun:
                       if source == 'topic' else None)
         self.learner = build_learner(params, self.queue, output_dir=output_dir,
                                      progress=self._progress, verbose=False,
-                                     keep_checkpoints=keep_checkpoints)
+                                     keep_checkpoints=keep_checkpoints, device=device)
         self._announced: str | None = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()

@@ -85,7 +85,7 @@ class TrainingNode(Node):
             values['queue_capacity'], values['reuse_demonstrations'],
             values['min_demonstrations'], values['keep_checkpoints'],
             on_epoch=self._on_epoch, on_checkpoint=self._on_checkpoint, log=self._log,
-            graph_factory=graph_factory)
+            graph_factory=graph_factory, device=self.device)
         if source == 'topic':
             qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=values['qos_depth'],
                              reliability=ReliabilityPolicy.RELIABLE,
@@ -112,7 +112,7 @@ class TrainingNode(Node):
             self._warn.warning('layout', f'dropped a demonstration message: {error}')
 
     def _on_epoch(self, metrics: dict[str, Any]) -> None:
-        # Imported here: torch must not load before select_device() has run.
+        # Imported here: the node starts (and refuses bad parameters) before torch loads.
         from ddpg_manipulation.learning.learner import format_metrics
 
         self.get_logger().info(format_metrics(metrics))
