@@ -23,9 +23,9 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning.learner import Learner
-from ddpg_manipulation.learning.replay_buffer import check_transitions, trajectory_transitions
 from ddpg_manipulation.planner.graph import Graph
 from ddpg_manipulation.planner.search import demonstration_graph
+from ddpg_manipulation.transitions import check_transitions, trajectory_transitions
 
 KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 'next_states')
 SMALL = {'planner.searches': 2, 'planner.demonstrations': 6, 'planner.max_main_nodes': 3000}

@@ -47,8 +47,8 @@ import torch
 from ddpg_manipulation.atomic import atomic_path
 from ddpg_manipulation.config import ConfigError, ParameterContainer
 from ddpg_manipulation.errors import PackageError
-from ddpg_manipulation.learning.replay_buffer import trajectory_transitions
 from ddpg_manipulation.sim.plant import MujocoPlant
+from ddpg_manipulation.transitions import trajectory_transitions
 
 GRAPH_FORMAT = 'ddpg_manipulation.graph'
 GRAPH_VERSION = 1
