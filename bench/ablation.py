@@ -100,7 +100,7 @@ def train(task: str, seed: int, epochs: int | None, demonstrations: bool,
     finally:
         learner.plant.close()
     if graph is not None:
-        missed = graph.demonstrations_missed / max(1, graph.demonstrations_given)
+        missed = graph.demonstrations.missed / max(1, graph.demonstrations.given)
     hit = next((point for point in curve if point['success_rate'] >= SUCCESS_RATE), None)
     return {
         'demonstrations': demonstrations,

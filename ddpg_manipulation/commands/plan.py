@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import warnings
 
+    from ddpg_manipulation.planner.graph_file import save_graph
     from ddpg_manipulation.planner.search import plan
     from ddpg_manipulation.sim.plant import MujocoPlant
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in caught:
         print(f'warning: {warning.message}')
     best = graph.get_best_id(reward_based=False, search_index=0)
-    graph_file = graph.save(output / 'graph.pt')
+    graph_file = save_graph(graph, output / 'graph.pt')
     plot_file = plot_path(graph, best, output / 'best_path.png')
     summary = {
         'task': params.task_name,
