@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f'--output {output}: cannot create the directory ({error})') from None
+        raise ConfigError(f'--output {output}: cannot create the directory ({error})') from error
     if not os.access(output, os.W_OK):
         raise ConfigError(f'--output {output}: directory is not writable')
 

@@ -122,15 +122,15 @@ def load_graph(graph: Graph, filename: str | os.PathLike) -> None:
 def _read_graph_file(path: Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise GraphFileError(f'{path}: graph file not found') from None
-    except IsADirectoryError:
-        raise GraphFileError(f'{path}: is a directory, expected a graph file') from None
+    except FileNotFoundError as error:
+        raise GraphFileError(f'{path}: graph file not found') from error
+    except IsADirectoryError as error:
+        raise GraphFileError(f'{path}: is a directory, expected a graph file') from error
     except Exception as error:  # noqa: BLE001 - torch raises many types for bad files
         raise GraphFileError(
             f'{path}: not a readable graph file (truncated, corrupt, or holding more than '
             f'tensors and plain values): {type(error).__name__}: {error}'
-        ) from None
+        ) from error
     if not isinstance(data, dict) or data.get('format') != GRAPH_FORMAT:
         raise GraphFileError(f'{path}: not a ddpg_manipulation graph file')
     if data.get('version') != GRAPH_VERSION:
