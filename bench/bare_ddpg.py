@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 from torch import nn
@@ -52,7 +53,7 @@ class BareDDPG:
         self.critic = nn.Sequential(*mlp(size_obs + size_act, 1, nlayers, width))
         self.actor_target = copy.deepcopy(self.actor).requires_grad_(False)
         self.critic_target = copy.deepcopy(self.critic).requires_grad_(False)
-        adam = {'lr': lr, 'fused': True} if fused else {'lr': lr}
+        adam: dict[str, Any] = {'lr': lr, 'fused': True} if fused else {'lr': lr}
         self.actor_optim = torch.optim.Adam(self.actor.parameters(), **adam)
         self.critic_optim = torch.optim.Adam(self.critic.parameters(), **adam)
         self.discount = discount

@@ -91,6 +91,24 @@ class Graph:
         ``params.seed``.
     """
 
+    # Per-node tensors of ``capacity`` rows, allocated by :meth:`reset_empty` (by name, from
+    # NODE_TENSORS); declared here for type checkers.
+    states: torch.Tensor
+    start_actions: torch.Tensor
+    end_actions: torch.Tensor
+    relative_actions: torch.Tensor
+    parents: torch.Tensor
+    root_ids: torch.Tensor
+    search_indices: torch.Tensor
+    depths: torch.Tensor
+    proximities: torch.Tensor
+    distances: torch.Tensor
+    main_distances: torch.Tensor
+    distance_rewards: torch.Tensor
+    proximity_rewards: torch.Tensor
+    reachability_rewards: torch.Tensor
+    rewards: torch.Tensor
+
     def __init__(
         self, plant: MujocoPlant, params: ParameterContainer, searches: int = 1,
         capacity: int | None = None, generator: torch.Generator | None = None,
@@ -481,7 +499,7 @@ class Graph:
     def reset_empty(self) -> None:
         """Reallocate empty node tensors at the current capacity (no roots)."""
         nx, nu, n = self.plant.state_dimension, self.plant.action_dimension, self.capacity
-        sizes = {'nx': (nx,), 'nu': (nu,), '': ()}
+        sizes: dict[str, tuple[int, ...]] = {'nx': (nx,), 'nu': (nu,), '': ()}
         for name, (dtype, size) in NODE_TENSORS.items():
             setattr(self, name, torch.zeros((n, *sizes[size]), dtype=dtype))
         for name in ('distances', 'main_distances', 'distance_rewards', 'proximity_rewards',
@@ -490,6 +508,6 @@ class Graph:
         self.demonstrations.forget_settled()
         k = len(self.object_dims) if self.uses_reachability else 0
         self.reachability_matrices = torch.zeros(n, k, k)
-        size = self.linearization.size if self.uses_reachability else 0
-        self.step_jacobians = torch.zeros(n, size, nu if size else 0)
+        rows = self.linearization.size if self.uses_reachability else 0
+        self.step_jacobians = torch.zeros(n, rows, nu if rows else 0)
         self.num_nodes = 0
