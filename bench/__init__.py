@@ -16,8 +16,10 @@
 Benchmarks of ddpg_manipulation (not tests): ``python -m bench [names...] [--quick]``.
 
 Each benchmark module exposes ``run(quick: bool = False, **options) -> dict`` returning the
-result that :mod:`bench.common` assembles (machine info, figures, ratios to a baseline measured
-in the same run, targets, notes); the runner writes it to ``bench/results/<name>.json``.
+result that :class:`bench.result.Bench` assembles (machine info, figures, ratios to a baseline
+measured in the same run, targets, notes); the runner writes it to ``bench/results/<name>.json``.
+What the benchmarks share lies beside them: ``machine``, ``timing``, ``learners``,
+``raw_physics``, ``bare_ddpg``, ``result`` and ``latency``.
 """
 
 from pathlib import Path

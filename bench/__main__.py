@@ -46,12 +46,15 @@ BENCHMARKS = (
     'rollout_throughput', 'update_throughput', 'epoch_time', 'planner_speed', 'contention',
     'reach', 'memory', 'time_to_success', 'policy_latency', 'export_latency',
 )
+# Modules of bench/ that the benchmarks share: not benchmarks themselves.
+SHARED = ('bare_ddpg', 'latency', 'learners', 'machine', 'raw_physics', 'report', 'result',
+          'timing')
 # Arguments that make a ``main(argv)`` benchmark small, tried if its parser accepts them.
 FOREIGN_QUICK = ('--iterations', '200', '--rounds', '2')
 
 
 def _exists(name: str) -> bool:
-    if not name.isidentifier() or name in ('common', 'report'):
+    if not name.isidentifier() or name in SHARED:
         return False
     return (Path(__file__).resolve().parent / f'{name}.py').is_file()
 
@@ -79,7 +82,7 @@ def run_foreign(module: ModuleType, name: str, quick: bool, out: Path) -> dict[s
 
     :returns: Its result, in the suite's shape.
     """
-    from bench.common import load_average, machine_info
+    from bench.machine import load_average, machine_info
 
     path = out / f'{name}.json'
     argv = ['--output', str(path)]
@@ -108,7 +111,7 @@ def run_one(name: str, quick: bool, out: Path, options: dict[str, Any]) -> dict[
 
     :returns: The result, or None if the benchmark's module is not there.
     """
-    from bench.common import write_result
+    from bench.result import write_result
 
     try:
         module = importlib.import_module(f'bench.{name}')

@@ -33,16 +33,10 @@ import sys
 import time
 from typing import Any, Mapping, Sequence
 
-from bench.common import (
-    Bench,
-    make_learner,
-    make_params,
-    QUICK_TRAINING,
-    RESULTS_DIR,
-    TASKS,
-    torch_threads,
-    write_result,
-)
+from bench import RESULTS_DIR
+from bench.learners import make_learner, make_params, QUICK_TRAINING, TASKS
+from bench.machine import torch_threads
+from bench.result import Bench, write_result
 from ddpg_manipulation.config import parse_set
 
 NAME = 'ablation'
@@ -100,7 +94,7 @@ def train(task: str, seed: int, epochs: int | None, demonstrations: bool,
     finally:
         learner.plant.close()
     if graph is not None:
-        missed = graph.demonstrations_missed / max(1, graph.demonstrations_given)
+        missed = graph.demonstrations.missed / max(1, graph.demonstrations.given)
     hit = next((point for point in curve if point['success_rate'] >= SUCCESS_RATE), None)
     return {
         'demonstrations': demonstrations,

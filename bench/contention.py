@@ -46,18 +46,10 @@ import subprocess
 import sys
 from typing import Any, Iterator, Sequence
 
-from bench.common import (
-    Bench,
-    make_learner,
-    make_params,
-    median,
-    Paired,
-    REFERENCE_EPOCH,
-    timed,
-    torch_threads,
-    warm_up,
-    write_result,
-)
+from bench.learners import make_learner, make_params, REFERENCE_EPOCH, warm_up
+from bench.machine import torch_threads
+from bench.result import Bench, write_result
+from bench.timing import median, Paired, timed
 from ddpg_manipulation.sim.plant import usable_cores
 
 NAME = 'contention'

@@ -19,7 +19,7 @@ One epoch = ``learner.cycles`` (50) cycles of a batched rollout of ``learner.rol
 environments x ``trajectory_length`` (75 box_push, 80 planar_hand) action steps and
 ``learner.batches`` (40) DDPG updates at batch 256 (4 x 256 networks, Adam), then an evaluation
 of ``learner.evals`` (100) episodes. The floor is the same work without the learner: 2000 bare
-updates (:class:`bench.common.BareDDPG`) plus raw ``mujoco.rollout`` calls of the same physics
+updates (:class:`bench.bare_ddpg.BareDDPG`) plus raw ``mujoco.rollout`` calls of the same physics
 (each of the epoch's rollouts replayed from the same initial states with the controls it
 applied, all its steps in one call), at the same thread counts. Ratio = epoch time / floor time.
 
@@ -42,21 +42,12 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from bench.common import (
-    bare_for,
-    Bench,
-    full_physics_states,
-    make_learner,
-    make_params,
-    median,
-    RawRollout,
-    REFERENCE_EPOCH,
-    TASKS,
-    timed,
-    torch_threads,
-    trajectory_controls,
-    warm_up,
-)
+from bench.bare_ddpg import bare_for
+from bench.learners import make_learner, make_params, REFERENCE_EPOCH, TASKS, warm_up
+from bench.machine import torch_threads
+from bench.raw_physics import full_physics_states, RawRollout, trajectory_controls
+from bench.result import Bench
+from bench.timing import median, timed
 from ddpg_manipulation.learning.learner import Learner
 
 NAME = 'epoch_time'

@@ -40,13 +40,9 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from bench.common import (
-    fresh_checkpoint,
-    latency_figures,
-    latency_parser,
-    parse_latency_args,
-    time_calls,
-)
+from bench.latency import latency_figures, latency_parser, parse_latency_args
+from bench.learners import fresh_checkpoint
+from bench.timing import time_calls
 from ddpg_manipulation.atomic import write_bytes
 
 RESULTS = Path(__file__).resolve().parent / 'results' / 'export_latency.json'

@@ -36,7 +36,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bench.common import Bench, make_learner, make_params, peak_rss_bytes, rss_bytes, torch_threads
+from bench.learners import make_learner, make_params
+from bench.machine import peak_rss_bytes, rss_bytes, torch_threads
+from bench.result import Bench
 
 NAME = 'memory'
 TASK = 'planar_hand'

@@ -29,17 +29,11 @@ from typing import Any, Sequence
 
 import torch
 
-from bench.common import (
-    Bench,
-    full_physics_states,
-    make_params,
-    median,
-    median_or_none,
-    RawRollout,
-    TASKS,
-    timed,
-    torch_threads,
-)
+from bench.learners import make_params, TASKS
+from bench.machine import torch_threads
+from bench.raw_physics import full_physics_states, RawRollout
+from bench.result import Bench
+from bench.timing import median, median_or_none, timed
 from ddpg_manipulation.sim.actions import first_order_hold
 from ddpg_manipulation.sim.plant import MujocoPlant
 

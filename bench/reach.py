@@ -25,7 +25,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bench.common import Bench, make_learner, make_params, median, torch_threads
+from bench.learners import make_learner, make_params
+from bench.machine import torch_threads
+from bench.result import Bench
+from bench.timing import median
 
 NAME = 'reach'
 TASK = 'box_reach'

@@ -27,17 +27,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from bench.common import (
-    Bench,
-    make_learner,
-    make_params,
-    paired,
-    raw_replay,
-    REFERENCE_NETWORK,
-    TASKS,
-    torch_threads,
-    transitions_trajectory,
-)
+from bench.learners import make_learner, make_params, REFERENCE_NETWORK, TASKS
+from bench.machine import torch_threads
+from bench.raw_physics import raw_replay, transitions_trajectory
+from bench.result import Bench
+from bench.timing import paired
 
 NAME = 'rollout_throughput'
 TARGET_ENVS = 64

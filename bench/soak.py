@@ -36,7 +36,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from bench import memory
-from bench.common import Bench, fresh_checkpoint, rss_bytes, torch_threads, write_result
+from bench.learners import fresh_checkpoint
+from bench.machine import rss_bytes, torch_threads
+from bench.result import Bench, write_result
 
 NAME = 'soak'
 TASK = 'planar_hand'

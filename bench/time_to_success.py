@@ -28,16 +28,10 @@ import threading
 import time
 from typing import Any, Sequence
 
-from bench.common import (
-    Bench,
-    make_learner,
-    make_params,
-    median,
-    median_or_none,
-    QUICK_TRAINING,
-    TASKS,
-    torch_threads,
-)
+from bench.learners import make_learner, make_params, QUICK_TRAINING, TASKS
+from bench.machine import torch_threads
+from bench.result import Bench
+from bench.timing import median, median_or_none
 from ddpg_manipulation.config import ParameterContainer
 
 NAME = 'time_to_success'

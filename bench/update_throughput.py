@@ -19,7 +19,7 @@ The subject is the learner's updates as its cycle runs them,
 ``train_batches(batches, batch_size, discount)`` (the task's ``learner.batches`` per call):
 replay sampling (with HER relabelling at ``her_probability`` 0.8, and without at 0.0),
 normalization, rewards, the critic and actor steps. The baseline is
-:class:`bench.common.BareDDPG`: the plain CleanRL-style loop on pre-made random tensors with the
+:class:`bench.bare_ddpg.BareDDPG`: the plain CleanRL-style loop on pre-made random tensors with the
 same network sizes, batch and fused Adam. Both use the reference's 4 x 256 networks at batch
 256 (``REFERENCE_NETWORK``), whatever width the task's YAML chose. Soft target updates are
 excluded from both. Measured at 1 and 2 torch threads. Ratio = learner updates/s / bare
@@ -30,17 +30,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import (
-    bare_for,
-    Bench,
-    make_learner,
-    make_params,
-    median,
-    paired,
-    REFERENCE_NETWORK,
-    timed,
-    torch_threads,
-)
+from bench.bare_ddpg import bare_for
+from bench.learners import make_learner, make_params, REFERENCE_NETWORK
+from bench.machine import torch_threads
+from bench.result import Bench
+from bench.timing import median, paired, timed
 
 NAME = 'update_throughput'
 TARGET_RATIO = 0.9

@@ -183,9 +183,9 @@ def onnx_model(module: NormalizedActor, metadata: dict[str, Any]) -> Any:
     try:
         import onnx
         from onnx import helper, numpy_helper, TensorProto
-    except ImportError:
+    except ImportError as error:
         raise ExportError('ONNX export needs the onnx package: pip install onnx (or '
-                          'pip install -e .[export])') from None
+                          'pip install -e .[export])') from error
 
     initializers: list[Any] = []
 
@@ -294,7 +294,7 @@ def load_torchscript(path: str | os.PathLike) -> tuple[torch.jit.ScriptModule, d
         raw = json.loads(files[TORCHSCRIPT_METADATA] or '{}')
     except (RuntimeError, ValueError, OSError) as error:
         first = str(error).splitlines()[0] if str(error) else ''
-        raise PolicyFileError(f'{path}: not a loadable TorchScript policy ({first})') from None
+        raise PolicyFileError(f'{path}: not a loadable TorchScript policy ({first})') from error
     return module.train(False), decode_export_metadata(raw, str(path))
 
 

@@ -66,8 +66,9 @@ def decode_export_metadata(raw: Mapping[str, str], where: str) -> dict[str, Any]
     for key, text in raw.items():
         try:
             metadata[key] = json.loads(text)
-        except (TypeError, ValueError):
-            raise PolicyFileError(f'{where}: metadata {key!r} is not JSON: {text!r:.80}') from None
+        except (TypeError, ValueError) as error:
+            raise PolicyFileError(
+                f'{where}: metadata {key!r} is not JSON: {text!r:.80}') from error
     if metadata.get('format') != EXPORT_FORMAT:
         raise PolicyFileError(f'{where}: not an exported ddpg_manipulation policy (metadata '
                               f'format is {metadata.get("format")!r}, expected {EXPORT_FORMAT!r})')
@@ -226,9 +227,9 @@ class Policy:
         """
         try:
             import onnxruntime
-        except ImportError:
+        except ImportError as error:
             raise ImportError('loading an .onnx policy needs onnxruntime: pip install '
-                              'onnxruntime') from None
+                              'onnxruntime') from error
         if threads < 0:
             raise ValueError(f'threads {threads}: expected an integer >= 0')
         where = str(path)
@@ -246,7 +247,7 @@ class Policy:
         except Exception as error:  # noqa: BLE001 - onnxruntime raises its own exception types
             first = str(error).splitlines()[0] if str(error) else ''
             raise PolicyFileError(f'{where}: not a loadable ONNX model '
-                                  f'({type(error).__name__}: {first})') from None
+                                  f'({type(error).__name__}: {first})') from error
         metadata = decode_export_metadata(session.get_modelmeta().custom_metadata_map, where)
         nx, nu = metadata['state_dimension'], metadata['action_dimension']
         inputs = {i.name: i.shape for i in session.get_inputs()}

@@ -148,7 +148,7 @@ def _context_class(backend: str) -> Any:
         return importlib.import_module(f'mujoco.{backend}').GLContext
     except (ImportError, OSError, AttributeError) as error:
         raise RenderError(f'MUJOCO_GL={backend}: cannot load the GL backend ({error}); '
-                          f'{APT_HINT}') from None
+                          f'{APT_HINT}') from error
 
 
 def _probe_main(backend: str) -> int:
@@ -263,7 +263,7 @@ class SceneRenderer:
             self.close()
             raise RenderError(f'cannot create an offscreen GL context with MUJOCO_GL='
                               f'{gl_backend()} ({type(error).__name__}: {error}); '
-                              f'{APT_HINT}') from None
+                              f'{APT_HINT}') from error
 
     def __enter__(self) -> SceneRenderer:
         return self
@@ -447,10 +447,10 @@ def check_video_path(path: str | os.PathLike) -> Path:
     if suffix == '.mp4':
         try:
             importlib.import_module('imageio_ffmpeg')
-        except ImportError:
+        except ImportError as error:
             raise RenderError(f'{path}: writing .mp4 needs imageio-ffmpeg (pip install '
                               'imageio-ffmpeg, or pip install -e .[render]); or write a .gif'
-                              ) from None
+                              ) from error
     return path
 
 

@@ -23,9 +23,9 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning.learner import Learner
-from ddpg_manipulation.learning.replay_buffer import check_transitions, trajectory_transitions
 from ddpg_manipulation.planner.graph import Graph
 from ddpg_manipulation.planner.search import demonstration_graph
+from ddpg_manipulation.transitions import check_transitions, trajectory_transitions
 
 KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 'next_states')
 SMALL = {'planner.searches': 2, 'planner.demonstrations': 6, 'planner.max_main_nodes': 3000}
@@ -60,7 +60,7 @@ def test_demonstrations_are_consistent_successful_paths(box_push_graph: Graph):
         relative = (plant.scaled_distances_to(demo['next_states'][-1], goal)
                     / plant.scaled_distances_to(start, goal))
         assert relative < params.learner_final_success_distance
-    assert graph.demonstrations_missed == 0
+    assert graph.demonstrations.missed == 0
 
 
 def test_demonstration_graph_reports_how_it_was_built(box_push_graph: Graph):
@@ -77,7 +77,7 @@ def test_demonstrations_end_at_rest_in_the_goal(box_push_graph: Graph):
     graph = box_push_graph
     plant, params = graph.plant, graph.params
     hold = params.planner_demonstration_hold
-    assert graph.settle() > 0
+    assert graph.demonstrations.settle() > 0
     nq = plant.model.nq
     for _ in range(20):
         demo = graph.sample_demonstration()
@@ -88,12 +88,12 @@ def test_demonstrations_end_at_rest_in_the_goal(box_push_graph: Graph):
         assert demo['next_states'][-1, nq:nq + 1].abs().max() < 0.1
     graph.params.planner_demonstration_hold = 0
     try:
-        graph.settle()
+        graph.demonstrations.settle()
         demo = graph.sample_demonstration()
         assert not (demo['relative_actions'][-1] == 0).all()
     finally:
         graph.params.planner_demonstration_hold = hold
-        graph.settle()
+        graph.demonstrations.settle()
 
 
 def test_demonstrations_replay_exactly_through_the_plant(box_push_graph: Graph):

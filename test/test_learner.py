@@ -20,7 +20,8 @@ import torch
 
 from ddpg_manipulation.learning.networks import soft_update
 from ddpg_manipulation.learning.normalizer import Normalizer
-from ddpg_manipulation.learning.replay_buffer import ReplayBuffer, trajectory_transitions
+from ddpg_manipulation.learning.replay_buffer import ReplayBuffer
+from ddpg_manipulation.transitions import trajectory_transitions
 
 
 def test_policy_rollout_batches_environments(make_learner):

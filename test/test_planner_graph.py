@@ -21,8 +21,10 @@ import pytest
 import torch
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.planner.graph import Graph, GraphFileError, GraphFullError, Proximity
+from ddpg_manipulation.planner.graph import Graph, GraphFullError
+from ddpg_manipulation.planner.graph_file import GraphFileError, load_graph, save_graph
 from ddpg_manipulation.sim.plant import MujocoPlant
+from ddpg_manipulation.sim.proximity import Proximity
 
 ONE_THREAD = {'model.nthread': 1}
 
@@ -177,11 +179,11 @@ def test_save_load_round_trip(box_push, tmp_path: Path):
     graph = Graph(plant, params, searches=2, capacity=30)
     grow(graph, [0, 1, 0], plant)
     grow(graph, [2, 3], plant)
-    path = graph.save(tmp_path / 'sub' / 'graph.pt')
+    path = save_graph(graph, tmp_path / 'sub' / 'graph.pt')
     assert path.is_file()
     assert [p.name for p in path.parent.iterdir()] == ['graph.pt']  # no temporary left over
     loaded = Graph(plant, params, searches=1, capacity=5)
-    loaded.load(path)
+    load_graph(loaded, path)
     assert loaded.num_nodes == graph.num_nodes and loaded.searches == 2
     n = graph.num_nodes
     for name in ('states', 'start_actions', 'end_actions', 'relative_actions', 'parents',
@@ -191,20 +193,20 @@ def test_save_load_round_trip(box_push, tmp_path: Path):
         assert torch.equal(getattr(loaded, name), getattr(graph, name)), name
     assert loaded.shortest_path_to(n - 1).tolist() == graph.shortest_path_to(n - 1).tolist()
     # Saving again over the same file replaces it atomically.
-    graph.save(path)
-    loaded.load(path)
+    save_graph(graph, path)
+    load_graph(loaded, path)
 
 
 def test_bad_graph_files_are_clear_errors(box_push, hand, tmp_path: Path):
     plant, params = box_push
     graph = Graph(plant, params, searches=1, capacity=10)
     grow(graph, [0, 0], plant)
-    good = graph.save(tmp_path / 'good.pt')
+    good = save_graph(graph, tmp_path / 'good.pt')
     target = Graph(plant, params, searches=1, capacity=10)
 
     def fails(path: Path, pattern: str) -> None:
         with pytest.raises(GraphFileError, match=pattern) as caught:
-            target.load(path)
+            load_graph(target, path)
         assert str(path) in str(caught.value)
         assert isinstance(caught.value, ValueError)
 
@@ -222,7 +224,8 @@ def test_bad_graph_files_are_clear_errors(box_push, hand, tmp_path: Path):
     torch.save({'weights': torch.zeros(3)}, foreign)
     fails(foreign, 'not a ddpg_manipulation graph file')
     hand_plant, hand_params = hand
-    other = Graph(hand_plant, hand_params, searches=1, capacity=5).save(tmp_path / 'hand.pt')
+    other = save_graph(Graph(hand_plant, hand_params, searches=1, capacity=5),
+                       tmp_path / 'hand.pt')
     fails(other, "task is 'planar_hand', expected 'box_push'")
     data = torch.load(good, weights_only=True)
     data['nodes']['parents'][2] = 5  # a parent added after its child

@@ -22,7 +22,6 @@ import pytest
 from tensordict import TensorDict
 import torch
 
-from ddpg_manipulation.learning.replay_buffer import check_transitions
 from ddpg_manipulation.ros.demo_queue import to_transitions
 from ddpg_manipulation.ros.messages import (
     BLOCKS,
@@ -37,6 +36,7 @@ from ddpg_manipulation.ros.messages import (
     LayoutError,
     read_multiarray,
 )
+from ddpg_manipulation.transitions import check_transitions
 
 NX, NU = 4, 1
 

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """
     import warnings
 
+    from ddpg_manipulation.planner.graph_file import save_graph
     from ddpg_manipulation.planner.search import plan
     from ddpg_manipulation.sim.plant import MujocoPlant
 
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise ConfigError(f'--output {output}: cannot create the directory ({error})') from None
+        raise ConfigError(f'--output {output}: cannot create the directory ({error})') from error
     if not os.access(output, os.W_OK):
         raise ConfigError(f'--output {output}: directory is not writable')
 
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     for warning in caught:
         print(f'warning: {warning.message}')
     best = graph.get_best_id(reward_based=False, search_index=0)
-    graph_file = graph.save(output / 'graph.pt')
+    graph_file = save_graph(graph, output / 'graph.pt')
     plot_file = plot_path(graph, best, output / 'best_path.png')
     summary = {
         'task': params.task_name,

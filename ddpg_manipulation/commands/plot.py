@@ -75,9 +75,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
     except OSError as error:
-        raise ConfigError(f'{path}: cannot read ({error.strerror or error})') from None
+        raise ConfigError(f'{path}: cannot read ({error.strerror or error})') from error
     except ValueError as error:
-        raise ConfigError(f'{path}: not valid JSON ({error})') from None
+        raise ConfigError(f'{path}: not valid JSON ({error})') from error
 
 
 def read_run(location: str | Path) -> Run:

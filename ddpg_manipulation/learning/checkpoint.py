@@ -140,7 +140,7 @@ def check_writable(output_dir: str | os.PathLike, reserve_bytes: int = 50 * 2**2
         with tempfile.NamedTemporaryFile(dir=root, prefix='.write-test-'):
             pass
     except OSError as error:
-        raise CheckpointError(f'output directory {root} is not writable: {error}') from None
+        raise CheckpointError(f'output directory {root} is not writable: {error}') from error
     free = shutil.disk_usage(root).free
     if free < reserve_bytes:
         raise CheckpointError(
@@ -320,10 +320,10 @@ def find_latest(path: str | os.PathLike, task: str | None = None) -> Path:
 def _read(fs: Any, path: str, name: str) -> bytes:
     try:
         return fs.cat_file(f'{path}/{name}')
-    except FileNotFoundError:
-        raise CheckpointError(f'{path}: missing file {name}') from None
+    except FileNotFoundError as error:
+        raise CheckpointError(f'{path}: missing file {name}') from error
     except OSError as error:
-        raise CheckpointError(f'{path}/{name}: cannot read ({error})') from None
+        raise CheckpointError(f'{path}/{name}: cannot read ({error})') from error
 
 
 def _manifest(fs: Any, path: str) -> dict[str, Any]:
@@ -331,7 +331,7 @@ def _manifest(fs: Any, path: str) -> dict[str, Any]:
     try:
         manifest = json.loads(raw)
     except ValueError as error:
-        raise CheckpointError(f'{path}/{MANIFEST}: not valid JSON ({error})') from None
+        raise CheckpointError(f'{path}/{MANIFEST}: not valid JSON ({error})') from error
     if not isinstance(manifest, dict) or not isinstance(manifest.get('files'), dict):
         raise CheckpointError(f'{path}/{MANIFEST}: expected an object with a "files" mapping')
     if manifest.get('format_version') != FORMAT_VERSION:
@@ -371,7 +371,7 @@ def _torch_load(data: bytes, where: str) -> Any:
             f'{where}: not a loadable weights file ({type(error).__name__}: '
             f'{str(error).splitlines()[0] if str(error) else ""}); files that need code to '
             'load are refused'
-        ) from None
+        ) from error
 
 
 def load(

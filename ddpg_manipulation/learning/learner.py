@@ -47,13 +47,14 @@ from ddpg_manipulation.learning import checkpoint, checkpointing
 from ddpg_manipulation.learning.devices import resolve_device
 from ddpg_manipulation.learning.networks import Actor, Critic
 from ddpg_manipulation.learning.normalizer import Normalizer
-from ddpg_manipulation.learning.replay_buffer import (
-    check_transitions,
-    ReplayBuffer,
-    trajectory_transitions,
-)
+from ddpg_manipulation.learning.replay_buffer import ReplayBuffer
 from ddpg_manipulation.learning.threads import TrainingThreads
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
+from ddpg_manipulation.transitions import (
+    check_transitions,
+    empty_transitions,
+    trajectory_transitions,
+)
 
 
 class DemonstrationSource(Protocol):
@@ -293,7 +294,7 @@ class Learner:
             raise RuntimeError('graph_rollout needs a graph (a source of demonstrations)')
         data = self.graph.sample_demonstration()
         if data is None or data.batch_size[0] == 0:
-            return _empty_transitions(self.plant.state_dimension, self.plant.action_dimension)
+            return empty_transitions(self.plant.state_dimension, self.plant.action_dimension)
         check_transitions(data, self.plant.state_dimension, self.plant.action_dimension)
         self._add(data, demonstration=True)
         return data
@@ -565,13 +566,6 @@ def format_metrics(metrics: dict[str, Any]) -> str:
         f'rel. distance {metrics["relative_distance"]:.3f}  '
         f'demo share {metrics["demo_share"]:.2f}  time {metrics["epoch_time"]:.1f} s'
     )
-
-
-def _empty_transitions(state_dimension: int, action_dimension: int) -> TensorDict:
-    sizes = {'states': state_dimension, 'relative_actions': action_dimension,
-             'start_states': state_dimension, 'goal_states': state_dimension,
-             'next_states': state_dimension}
-    return TensorDict({k: torch.empty(0, n) for k, n in sizes.items()}, batch_size=[0])
 
 
 def build_learner(

@@ -57,7 +57,17 @@ def soft_update(network: torch.nn.Module, target: torch.nn.Module, tau: float) -
     return target
 
 
-def _mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.Module]:
+def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.Module]:
+    """
+    Build the layers of a multilayer perceptron: linear layers with ReLU between them.
+
+    :param size_in: Input size.
+    :param size_out: Output size.
+    :param nlayers: Number of linear layers.
+    :param layer_width: Width of the hidden layers.
+
+    :returns: The layers, to wrap in ``nn.Sequential`` (with an output activation if needed).
+    """
     if nlayers < 1:
         raise ValueError(f'nlayers must be >= 1, got {nlayers}')
     layers: list[nn.Module] = []
@@ -81,7 +91,7 @@ class DDP(nn.Module):
 
     def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(*_mlp(size_s, size_a, nlayers, layer_width), nn.Tanh())
+        self.net = nn.Sequential(*mlp(size_s, size_a, nlayers, layer_width), nn.Tanh())
 
     def forward(self, x: torch.FloatTensor) -> torch.FloatTensor:
         """
@@ -106,7 +116,7 @@ class CriticNetwork(nn.Module):
 
     def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
         super().__init__()
-        self.net = nn.Sequential(*_mlp(size_s + size_a, 1, nlayers, layer_width))
+        self.net = nn.Sequential(*mlp(size_s + size_a, 1, nlayers, layer_width))
 
     def forward(self, state: torch.FloatTensor, action: torch.FloatTensor) -> torch.FloatTensor:
         """

@@ -25,67 +25,10 @@ from torchrl.data import LazyTensorStorage
 from torchrl.data import ReplayBuffer as TorchRLReplayBuffer
 from torchrl.data.replay_buffers.samplers import RandomSampler
 
+from ddpg_manipulation.transitions import TRANSITION_KEYS
+
 # torchrl announces every storage it initialises at INFO level; that is noise in a progress bar.
 logging.getLogger('torchrl').setLevel(logging.WARNING)
-
-TRANSITION_KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 'next_states')
-
-
-def check_transitions(data: TensorDict, state_dimension: int, action_dimension: int) -> None:
-    """
-    Check that a TensorDict holds well-formed transitions of a task.
-
-    :param data: Transitions, batch dimension = transitions.
-    :param state_dimension: Expected state size.
-    :param action_dimension: Expected action size.
-    """
-    if data.batch_dims != 1:
-        raise ValueError(f'transitions: expected one batch dimension, got {data.batch_size}')
-    sizes = dict.fromkeys(TRANSITION_KEYS, state_dimension)
-    sizes['relative_actions'] = action_dimension
-    for key, size in sizes.items():
-        if key not in data.keys():
-            raise ValueError(f'transitions: missing key {key!r}')
-        if data[key].shape[-1] != size or data[key].dim() != 2:
-            raise ValueError(
-                f'transitions: key {key!r} has shape {tuple(data[key].shape)}, '
-                f'expected ({data.batch_size[0]}, {size})'
-            )
-        if not torch.isfinite(data[key]).all():
-            raise ValueError(f'transitions: key {key!r} holds NaN or inf')
-
-
-def trajectory_transitions(
-    states: torch.Tensor, relative_actions: torch.Tensor, goal_states: torch.Tensor
-) -> TensorDict:
-    """
-    Build the transitions of trajectories laid out as tensors.
-
-    :param states: Visited states, shape (batch, steps + 1, nx); index 0 is the start state.
-    :param relative_actions: Relative actions, shape (batch, steps, nu).
-    :param goal_states: Goal of each trajectory, shape (batch, nx).
-
-    :returns: Transitions ordered trajectory by trajectory, batch size batch * steps, with
-        ``steps_left`` (transitions after this one in its trajectory) for HER.
-    """
-    batch, steps = relative_actions.shape[:2]
-    nx = states.shape[-1]
-
-    def per_step(x: torch.Tensor) -> torch.Tensor:
-        return x[:, None].expand(batch, steps, nx).reshape(-1, nx)
-
-    steps_left = torch.arange(steps - 1, -1, -1).repeat(batch)
-    return TensorDict(
-        {
-            'states': states[:, :-1].reshape(-1, nx),
-            'relative_actions': relative_actions.reshape(batch * steps, -1),
-            'start_states': per_step(states[:, 0]),
-            'goal_states': per_step(goal_states),
-            'next_states': states[:, 1:].reshape(-1, nx),
-            'steps_left': steps_left,
-        },
-        batch_size=[batch * steps],
-    )
 
 
 class ReplayBuffer:

@@ -139,7 +139,7 @@ class ActionSampler:
         Step along the linearized dynamics towards each node's sub-goal.
 
         G, the change of the state after one action step per unit of normalized action, comes
-        from :class:`~ddpg_manipulation.planner.graph.StepLinearization` at the node (computed
+        from :class:`~ddpg_manipulation.sim.linearization.StepLinearization` at the node (computed
         here, for the nodes that use this strategy only, unless the reachability reward has
         already computed it for every node). The step minimizes
         ``|W (x + G u - g)|^2 + lambda |u|^2`` (W the distance scaling) over the normalized

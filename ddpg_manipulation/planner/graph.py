@@ -13,48 +13,44 @@
 # limitations under the License.
 
 """
-The planner's graph: node tensors, rewards, Pareto front, shortest paths, demonstrations.
+The planner's graph: node tensors, rewards, Pareto front, shortest paths.
 
 Every node is the state reached by one action step from its parent, so the path from a root to
 any node is a trajectory the learner's own action definition reproduces exactly, transition by
 transition. Several searches share one graph; each has its own root (a start state), main goal
-and current sub-goal, and ``search_indices`` tells which search a node belongs to.
+and current sub-goal, and ``search_indices`` tells which search a node belongs to. Paths become
+the learner's demonstrations in :mod:`~ddpg_manipulation.planner.demonstrations`; graph files
+are :mod:`~ddpg_manipulation.planner.graph_file`'s.
 
 Node rewards have three components, each a reward (higher is better):
 
 * distance: minus the scaled distance (``reward.distance_scaling``) to the search's sub-goal;
 * proximity: minus ``reward.proximity_scaling`` times the mean distance of the effector sites to
-  the object site (see :class:`Proximity`);
+  the object site (see :class:`~ddpg_manipulation.sim.proximity.Proximity`);
 * reachability: minus ``reward.reachability_scaling`` times the log of the control effort that
   the dynamics, linearized at the node over one action step, need to move the object's scaled
-  positions to the sub-goal (see :class:`StepLinearization`): nodes from which the actuators
-  can move the object where it must go rank higher. Computed only when the weight is positive.
+  positions to the sub-goal (see :class:`~ddpg_manipulation.sim.linearization.StepLinearization`):
+  nodes from which the actuators can move the object where it must go rank higher. Computed
+  only when the weight is positive.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import mujoco
-import numpy as np
 from tensordict import TensorDict
 import torch
 
-from ddpg_manipulation.atomic import atomic_path
-from ddpg_manipulation.config import ConfigError, ParameterContainer
+from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.errors import PackageError
-from ddpg_manipulation.learning.replay_buffer import trajectory_transitions
+from ddpg_manipulation.planner.demonstrations import DemonstrationSampler
+from ddpg_manipulation.sim.linearization import StepLinearization
 from ddpg_manipulation.sim.plant import MujocoPlant
-
-GRAPH_FORMAT = 'ddpg_manipulation.graph'
-GRAPH_VERSION = 1
+from ddpg_manipulation.sim.proximity import Proximity
 
 # Per-node tensors, saved and loaded with the graph: name -> (dtype, trailing shape key).
-_NODE_TENSORS: dict[str, tuple[torch.dtype, str]] = {
+NODE_TENSORS: dict[str, tuple[torch.dtype, str]] = {
     'states': (torch.float32, 'nx'),
     'start_actions': (torch.float32, 'nu'),
     'end_actions': (torch.float32, 'nu'),
@@ -65,230 +61,18 @@ _NODE_TENSORS: dict[str, tuple[torch.dtype, str]] = {
     'depths': (torch.long, ''),
     'proximities': (torch.float32, ''),
 }
+# Per-node tensors of the reachability reward (empty where it is off).
+REACHABILITY_TENSORS = ('reachability_matrices', 'step_jacobians')
+# Per-search tensors, shape (searches, nx).
+SEARCH_TENSORS = ('start_states', 'goal_states', 'sub_goal_states')
 # Reachability: Tikhonov term of the control-authority matrix, and the effort below which a
 # node counts as able to reach the sub-goal outright (the log cost is zero there).
 _REACHABILITY_REGULARIZATION = 1e-3
 _REACHABILITY_FLOOR = 1e-3
-# Nodes settled for demonstrations: scaled distance to the goal bounds below this many success
-# distances (relative to the nominal start); farther nodes cannot come to rest in a goal.
-_SETTLE_NEAR = 3.0
-# Per-node tensors of the reachability reward (empty where it is off).
-_REACHABILITY_TENSORS = ('reachability_matrices', 'step_jacobians')
-# Per-search tensors: name -> trailing shape key.
-_SEARCH_TENSORS = ('start_states', 'goal_states', 'sub_goal_states')
-
-
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """
-    Run torch on one intra-op thread inside the block, then restore the previous count.
-
-    The planner's tensors are small (thousands of rows, a few columns): a second thread cannot
-    speed them up, and on a loaded machine the hand-over between threads made single operations
-    a thousand times slower than on one thread (measured: 50 ms instead of 50 us).
-    """
-    previous = torch.get_num_threads()
-    if previous != 1:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        if previous != 1:
-            torch.set_num_threads(previous)
 
 
 class GraphFullError(PackageError, RuntimeError):
     """Nodes were added to a graph that has no room left for them."""
-
-
-class GraphFileError(PackageError, ValueError):
-    """A graph file is missing, truncated, foreign or inconsistent; the message names it."""
-
-
-class Proximity:
-    """
-    Distance of a task's effector sites to its object site, and how the actuators reduce it.
-
-    The object site is the site named by ``planner.proximity_site``; the effector sites are all
-    other sites that move and do not sit on the object's body (the finger links of planar_hand,
-    the cart of box_push). Where the model carries a ``framepos`` sensor of every effector site
-    relative to the object site (planar_hand), distances come from the sensor data the batched
-    rollout returns anyway (MuJoCo evaluates them before the last physics sub-step, 0.01 s of
-    motion earlier: irrelevant for a shaping reward); otherwise (box_push) they come from
-    forward kinematics of each state (no physics, microseconds per state).
-    A model without the object site has no proximity (all distances zero).
-
-    :param model: The task's MuJoCo model.
-    :param object_site: Name of the object site.
-    :param where: Task file, for error messages.
-    """
-
-    def __init__(self, model: mujoco.MjModel, object_site: str, where: object = 'task') -> None:
-        self.model = model
-        self.data = mujoco.MjData(model)
-        self.object_site = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_SITE, object_site)
-        if object_site and self.object_site < 0:
-            names = [model.site(i).name for i in range(model.nsite)]
-            raise ConfigError(
-                f"{where}: key 'planner.proximity_site': the model has no site {object_site!r} "
-                f'(sites: {", ".join(names) or "none"})'
-            )
-        self.effector_sites: list[int] = []
-        if self.object_site >= 0:
-            object_body = model.site_bodyid[self.object_site]
-            self.effector_sites = [
-                s for s in range(model.nsite)
-                if s != self.object_site and model.site_bodyid[s] not in (0, object_body)
-            ]
-        self.sensor_columns = self._sensor_columns()
-        # Actuated dofs in actuator order: proximity gradients are taken along these.
-        self.actuated_dofs = [
-            int(model.jnt_dofadr[model.actuator_trnid[a, 0]]) for a in range(model.nu)
-        ]
-
-    @property
-    def enabled(self) -> bool:
-        """Whether the model has an object site and at least one effector site."""
-        return bool(self.effector_sites)
-
-    def _sensor_columns(self) -> torch.Tensor | None:
-        columns = {}
-        for sensor in range(self.model.nsensor):
-            if (self.model.sensor_type[sensor] == mujoco.mjtSensor.mjSENS_FRAMEPOS
-                    and self.model.sensor_objtype[sensor] == mujoco.mjtObj.mjOBJ_SITE
-                    and self.model.sensor_reftype[sensor] == mujoco.mjtObj.mjOBJ_SITE
-                    and self.model.sensor_refid[sensor] == self.object_site):
-                address = int(self.model.sensor_adr[sensor])
-                columns[int(self.model.sensor_objid[sensor])] = range(address, address + 3)
-        if not self.effector_sites or any(s not in columns for s in self.effector_sites):
-            return None
-        return torch.tensor([c for s in self.effector_sites for c in columns[s]])
-
-    def distances(self, states: torch.Tensor, sensors: torch.Tensor | None = None
-                  ) -> torch.Tensor:
-        """
-        Mean distance of the effector sites to the object site.
-
-        :param states: States, shape (batch, nx).
-        :param sensors: Sensor data of those states, shape (batch, nsensordata), or None.
-
-        :returns: Distances, shape (batch,); zeros where the model has no proximity sites.
-        """
-        batch = states.shape[0]
-        if not self.enabled:
-            return torch.zeros(batch)
-        if self.sensor_columns is not None and sensors is not None and sensors.shape[-1] > 0:
-            vectors = sensors[:, self.sensor_columns].reshape(batch, -1, 3)
-            return torch.linalg.vector_norm(vectors, dim=-1).mean(-1)
-        # No sensors to read: forward kinematics per state (microseconds each, no physics).
-        out = np.empty(batch)
-        for i, state in enumerate(states.double().numpy()):
-            self._kinematics(state)
-            out[i] = self._site_offsets()[1].mean()
-        return torch.from_numpy(out).float()
-
-    def gradients(self, states: torch.Tensor) -> torch.Tensor:
-        """
-        Gradient of the mean site distance with respect to the actuated joint positions.
-
-        :param states: States, shape (batch, nx).
-
-        :returns: Gradients, shape (batch, nu); zeros where the model has no proximity sites.
-        """
-        batch = states.shape[0]
-        out = np.zeros((batch, self.model.nu))
-        if not self.enabled:
-            return torch.from_numpy(out).float()
-        model, data = self.model, self.data
-        jac_site = np.empty((3, model.nv))
-        jac_object = np.empty((3, model.nv))
-        for i, state in enumerate(states.double().numpy()):
-            self._kinematics(state)
-            mujoco.mj_comPos(model, data)
-            offsets, lengths = self._site_offsets()
-            mujoco.mj_jacSite(model, data, jac_object, None, self.object_site)
-            gradient = np.zeros(model.nv)
-            for site, offset, length in zip(self.effector_sites, offsets, lengths):
-                mujoco.mj_jacSite(model, data, jac_site, None, site)
-                gradient += (jac_site - jac_object).T @ (offset / max(length, 1e-9))
-            out[i] = gradient[self.actuated_dofs] / len(self.effector_sites)
-        return torch.from_numpy(out).float()
-
-    def _kinematics(self, state: np.ndarray) -> None:
-        model, data = self.model, self.data
-        data.qpos[:] = state[:model.nq]
-        mujoco.mj_kinematics(model, data)
-
-    def _site_offsets(self) -> tuple[np.ndarray, np.ndarray]:
-        positions = self.data.site_xpos
-        offsets = positions[self.effector_sites] - positions[self.object_site]
-        return offsets, np.linalg.norm(offsets, axis=-1)
-
-
-class StepLinearization:
-    """
-    How one action step changes the state, linearized at given states.
-
-    ``mujoco.mjd_transitionFD`` gives the one-physics-step derivatives A and B at a state with
-    the actuator targets held where the next action starts. With a first-order hold the target
-    moves by ``delta = u / N`` per physics step, so the augmented state ``[dx, c, delta]`` evolves
-    by ``M = [[A, B, B], [0, I, I], [0, 0, I]]``; ``M^N`` maps ``delta`` to the state change after
-    the N physics steps of an action step. ``matrix_power`` composes it in log N products,
-    batched over the states. One finite difference per state is the only loop (no physics
-    rollout: a handful of perturbed single steps).
-
-    :param plant: The task's simulation.
-    :param eps: Finite-difference step.
-    """
-
-    def __init__(self, plant: MujocoPlant, eps: float) -> None:
-        self.plant = plant
-        self.model = plant.model
-        self.data = mujoco.MjData(self.model)
-        self.eps = eps
-        # The derivatives are over [dq (nv), qvel (nv), act (na)]: the state layout itself
-        # where nq == nv (hinge and slide joints).
-        self.available = self.model.nq == self.model.nv
-        self.size = 2 * self.model.nv + self.model.na
-        scale = plant.actions.range * plant.actions.time_step
-        self.action_scale = torch.from_numpy(np.asarray(scale, dtype=np.float64))
-
-    def jacobians(self, states: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """
-        State change after one action step per unit of normalized relative action.
-
-        :param states: States, shape (batch, nx).
-        :param targets: Actuator targets where the step starts, shape (batch, nu).
-
-        :returns: Jacobians, shape (batch, nx, nu), float64.
-        """
-        model, data = self.model, self.data
-        nx, nu, batch = self.size, self.model.nu, states.shape[0]
-        if not self.available:
-            raise ValueError('step linearization needs nq == nv (no ball or free joints)')
-        a = np.zeros((batch, nx, nx))
-        b = np.zeros((batch, nx, nu))
-        for i, (state, target) in enumerate(zip(states.double().numpy(),
-                                                targets.double().numpy())):
-            data.qpos[:] = state[:model.nq]
-            data.qvel[:] = state[model.nq:model.nq + model.nv]
-            data.act[:] = state[model.nq + model.nv:]
-            data.ctrl[:] = target
-            mujoco.mj_forward(model, data)
-            mujoco.mjd_transitionFD(model, data, self.eps, False, a[i], b[i], None, None)
-        size = nx + 2 * nu
-        m = torch.zeros(batch, size, size, dtype=torch.float64)
-        m[:, :nx, :nx] = torch.from_numpy(a)
-        m[:, :nx, nx:nx + nu] = torch.from_numpy(b)
-        m[:, :nx, nx + nu:] = torch.from_numpy(b)
-        eye = torch.eye(nu, dtype=torch.float64)
-        m[:, nx:nx + nu, nx:nx + nu] = eye
-        m[:, nx:nx + nu, nx + nu:] = eye
-        m[:, nx + nu:, nx + nu:] = eye
-        substeps = self.plant.substeps
-        composed = torch.linalg.matrix_power(m, substeps)
-        per_relative = composed[:, :nx, nx + nu:] / substeps
-        return per_relative * self.action_scale[None, None, :]
 
 
 class Graph:
@@ -303,9 +87,27 @@ class Graph:
     :param params: Task parameters.
     :param searches: Number of searches (roots) the graph holds.
     :param capacity: Node capacity; default ``planner.max_main_nodes * searches``.
-    :param generator: Random generator of :meth:`sample_demonstration`; default seeded from
+    :param generator: Random generator of the demonstrations; default seeded from
         ``params.seed``.
     """
+
+    # Per-node tensors of ``capacity`` rows, allocated by :meth:`reset_empty` (by name, from
+    # NODE_TENSORS); declared here for type checkers.
+    states: torch.Tensor
+    start_actions: torch.Tensor
+    end_actions: torch.Tensor
+    relative_actions: torch.Tensor
+    parents: torch.Tensor
+    root_ids: torch.Tensor
+    search_indices: torch.Tensor
+    depths: torch.Tensor
+    proximities: torch.Tensor
+    distances: torch.Tensor
+    main_distances: torch.Tensor
+    distance_rewards: torch.Tensor
+    proximity_rewards: torch.Tensor
+    reachability_rewards: torch.Tensor
+    rewards: torch.Tensor
 
     def __init__(
         self, plant: MujocoPlant, params: ParameterContainer, searches: int = 1,
@@ -320,10 +122,8 @@ class Graph:
                             else params.planner_max_main_nodes * self.searches)
         if self.capacity < self.searches:
             raise ValueError(f'capacity {self.capacity} cannot hold {self.searches} roots')
-        self.generator = generator or torch.Generator().manual_seed(params.seed + 20_000)
         self.proximity = Proximity(plant.model, params.planner_proximity_site, params.task_file)
         self.distance_scaling = plant.distance_scaling
-        self.success_distance = params.learner_final_success_distance
         self.linearization = StepLinearization(plant, params.planner_finite_diff_eps)
         # Reachability looks at the object: unactuated positions that enter the goal distance.
         nq = plant.model.nq
@@ -334,9 +134,8 @@ class Graph:
         self.uses_reachability = (params.reward_reachability_scaling > 0
                                   and self.linearization.available
                                   and len(self.object_dims) > 0)
-        self.demonstration_attempts = 16
-        self._velocities = torch.arange(plant.model.nq, plant.model.nq + plant.model.nv)
-        self._settled: torch.Tensor | None = None
+        self.demonstrations = DemonstrationSampler(
+            self, generator or torch.Generator().manual_seed(params.seed + 20_000))
         # How the graph was built (set by ``planner.search.demonstration_graph``), for reports.
         self.planning: dict[str, Any] = {}
         self.reset()
@@ -346,8 +145,7 @@ class Graph:
     def reset(self) -> None:
         """Empty the graph and set every search's root to the nominal start state."""
         self.reset_empty()
-        self.demonstrations_given = 0
-        self.demonstrations_missed = 0
+        self.demonstrations.reset_counts()
         nx = self.plant.state_dimension
         nominal_goal = self.plant.goal_state.expand(self.searches, nx).clone()
         self.goal_states = nominal_goal
@@ -659,198 +457,39 @@ class Graph:
             node = int(self.parents[node])
         raise ValueError(f'node {start} is not an ancestor of node {idx}')
 
-    # -- demonstrations --------------------------------------------------------------------
-
     def sample_demonstration(self) -> TensorDict | None:
         """
-        Trace a path in the graph from a sampled start to a freshly sampled goal.
+        Sample a demonstration, which makes the graph the learner's ``DemonstrationSource``.
 
-        A goal is sampled in the task's goal bounds. Preferred are nodes that, followed by
-        ``planner.demonstration_hold`` steps of holding still (zero relative action), come to
-        rest within ``learner.final_success_distance`` of it, relative to their own root as the
-        learner measures it (see :meth:`settle`): a root is drawn at random among those with
-        such a node, and its shortest one taken. The demonstration is the path from the root to
-        the node plus the holding steps, labelled with the sampled goal: a success by the
-        learner's own measure at its end, where the learner's episodes are judged. If no node
-        settles in the goal, the stillest node that meets it in passing is used (no holding
-        steps); if none meets it after a few fresh goals, the closest node to the last goal
-        (counted in ``demonstrations_missed``).
+        See :meth:`DemonstrationSampler.sample
+        <ddpg_manipulation.planner.demonstrations.DemonstrationSampler.sample>`.
 
         :returns: The demonstration's transitions, or None if the graph has no edges.
         """
-        if self.num_nodes <= self.searches:
-            return None
-        with single_threaded():
-            return self._sample_demonstration()
+        return self.demonstrations.sample()
 
-    def settle(self) -> int:
+    # -- contents --------------------------------------------------------------------------
+
+    def restore(self, nodes: dict[str, torch.Tensor], search: dict[str, torch.Tensor],
+                num_nodes: int, searches: int) -> None:
         """
-        Find where the nodes near the goal region come to rest when the actuators hold still.
+        Replace the graph's contents by node and search tensors (a checked graph file's).
 
-        A demonstration that meets its goal in passing teaches an overshoot: the learner is
-        judged where its episode ends. So for every node near the goal region (scaled distance
-        to the goal bounds below three times the success distance, relative to the nominal
-        start), ``planner.demonstration_hold`` action steps with zero relative action are
-        simulated, all nodes batched in one dynamics call per step, and the state they settle
-        in is kept: :meth:`sample_demonstration` prefers nodes that settle in the goal.
+        The capacity becomes the larger of the graph's and ``num_nodes``.
 
-        :returns: Number of nodes settled.
+        :param nodes: Node tensor name -> tensor of ``num_nodes`` rows (:data:`NODE_TENSORS`
+            and :data:`REACHABILITY_TENSORS`).
+        :param search: Search tensor name -> tensor of ``searches`` rows (:data:`SEARCH_TENSORS`).
+        :param num_nodes: Number of nodes.
+        :param searches: Number of searches (the first ``searches`` nodes are their roots).
         """
-        n, steps = self.num_nodes, self.params.planner_demonstration_hold
-        self._settled = torch.full((n, self.plant.state_dimension), torch.nan)
-        self._settled_ids = torch.zeros(0, dtype=torch.long)
-        if steps <= 0 or n <= self.searches:
-            return 0
-        lower, upper = self.plant.goal_bounds
-        states = self.states[:n]
-        gap = self.plant.scaled_distances_to(states, states.clamp(lower, upper))
-        scale = self.plant.scaled_distances_to(self.plant.start_state, self.plant.goal_state)
-        near = torch.nonzero(gap < _SETTLE_NEAR * self.success_distance * scale).flatten()
-        near = near[near >= self.searches]
-        if len(near) == 0:
-            return 0
-        with single_threaded():
-            current, previous_end = states[near], self.end_actions[near]
-            zero = torch.zeros(len(near), self.plant.action_dimension)
-            for _ in range(steps):
-                current, previous_end = self.plant.step(current, zero, previous_end)
-        self._settled[near] = current
-        self._settled_ids = near
-        return len(near)
-
-    def _sample_demonstration(self) -> TensorDict:
-        if self._settled is None or len(self._settled) != self.num_nodes:
-            self.settle()
-        near = self._settled_ids
-        for _ in range(self.demonstration_attempts if len(near) else 0):
-            goal = self.plant.sample_goal_states(1, self.generator)[0]
-            relative = self._relative(near, self._settled[near], goal)
-            hits = relative < self.success_distance
-            if hits.any():
-                node = self._pick(near, hits, self.depths[near].float() + relative)
-                return self._demonstration(node, goal, self.params.planner_demonstration_hold)
-        ids = torch.arange(self.searches, self.num_nodes)  # every node but the roots
-        ids_goal = None
-        for _ in range(self.demonstration_attempts):
-            goal = self.plant.sample_goal_states(1, self.generator)[0]
-            relative = self._relative(ids, self.states[ids], goal)
-            hits = relative < self.success_distance
-            if hits.any():
-                # No node settles in this goal: the stillest node that meets it in passing.
-                speeds = torch.linalg.vector_norm(self.states[ids][:, self._velocities], dim=-1)
-                return self._demonstration(self._pick(ids, hits, speeds), goal, 0)
-            ids_goal = goal
-        self.demonstrations_missed += 1
-        relative = self._relative(ids, self.states[ids], ids_goal)
-        return self._demonstration(int(ids[torch.argmin(relative)]), ids_goal, 0)
-
-    def _relative(self, ids: torch.Tensor, states: torch.Tensor, goal: torch.Tensor
-                  ) -> torch.Tensor:
-        roots = self.states[self.root_ids[ids]]
-        initial = self.plant.scaled_distances_to(roots, goal).clamp_min(1e-6)
-        return self.plant.scaled_distances_to(states, goal) / initial
-
-    def _pick(self, ids: torch.Tensor, hits: torch.Tensor, scores: torch.Tensor) -> int:
-        # A root at random among those with a hit (demonstrations cover every start the graph
-        # has), then its hit with the lowest score.
-        roots = torch.unique(self.root_ids[ids[hits]])
-        root = roots[torch.randint(len(roots), (1,), generator=self.generator)]
-        mine = hits & (self.root_ids[ids] == root)
-        return int(ids[mine][torch.argmin(scores[mine])])
-
-    def _demonstration(self, node: int, goal: torch.Tensor, hold: int) -> TensorDict:
-        """Transitions of the path to a node, then ``hold`` steps of holding still."""
-        self.demonstrations_given += 1
-        path = self.shortest_path_to(node)
-        states = self.states[path]
-        relative_actions = self.relative_actions[path[1:]]
-        if hold > 0:
-            zero = torch.zeros(1, self.plant.action_dimension)
-            current, previous_end, held = states[-1:], self.end_actions[node][None], []
-            for _ in range(hold):  # one environment: a few microseconds of physics per step
-                current, previous_end = self.plant.step(current, zero, previous_end)
-                held.append(current[0])
-            states = torch.cat([states, torch.stack(held)])
-            relative_actions = torch.cat([relative_actions, zero.expand(hold, -1)])
-        return trajectory_transitions(states[None], relative_actions[None], goal[None])
-
-    # -- files -----------------------------------------------------------------------------
-
-    def save(self, filename: str | os.PathLike) -> Path:
-        """
-        Write the graph with ``torch.save`` (tensors and plain values only), atomically.
-
-        The file is written next to its destination and renamed over it, so a reader finds the
-        old graph or the new one, never half of one.
-
-        :param filename: Destination file.
-
-        :returns: The destination path.
-        """
-        path = Path(filename)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        n = self.num_nodes
-        data: dict[str, Any] = {
-            'format': GRAPH_FORMAT,
-            'version': GRAPH_VERSION,
-            'task': self.params.task_name,
-            'config_hash': self.params.config_hash(),
-            'state_dimension': self.plant.state_dimension,
-            'action_dimension': self.plant.action_dimension,
-            'searches': self.searches,
-            'num_nodes': n,
-            'nodes': {name: getattr(self, name)[:n].clone()
-                      for name in (*_NODE_TENSORS, *_REACHABILITY_TENSORS)},
-            'search': {name: getattr(self, name).clone() for name in _SEARCH_TENSORS},
-        }
-        with atomic_path(path) as tmp:
-            torch.save(data, tmp)
-        return path
-
-    def load(self, filename: str | os.PathLike) -> None:
-        """
-        Replace this graph's contents by a graph file written by :meth:`save`.
-
-        The file must belong to the same task (config hash) and sizes; its capacity becomes
-        the larger of this graph's and the file's node count.
-
-        :param filename: The graph file.
-        """
-        path = Path(filename)
-        data = _read_graph_file(path)
-        expected = {
-            'task': self.params.task_name, 'config_hash': self.params.config_hash(),
-            'state_dimension': self.plant.state_dimension,
-            'action_dimension': self.plant.action_dimension,
-        }
-        for key, value in expected.items():
-            if data[key] != value:
-                raise GraphFileError(f'{path}: {key} is {data[key]!r}, expected {value!r} '
-                                     f'(a graph of another task or configuration)')
-        n, searches = data['num_nodes'], data['searches']
-        sizes = {'nx': (self.plant.state_dimension,), 'nu': (self.plant.action_dimension,),
-                 '': ()}
-        nodes, search = data['nodes'], data['search']
-        for name, (dtype, size) in _NODE_TENSORS.items():
-            _check_tensor(path, f'nodes.{name}', nodes.get(name), dtype, (n, *sizes[size]))
-        for name in _SEARCH_TENSORS:
-            _check_tensor(path, f'search.{name}', search.get(name), torch.float32,
-                          (searches, self.plant.state_dimension))
-        for name in _REACHABILITY_TENSORS:
-            _check_tensor(path, f'nodes.{name}', nodes.get(name), torch.float32,
-                          (n, *getattr(self, name).shape[1:]))
-        _check_tree(path, nodes, n, searches)
         self.searches = searches
-        self.capacity = max(self.capacity, n)
-        self._fill(nodes, search, n)
-
-    def _fill(self, nodes: dict[str, torch.Tensor], search: dict[str, torch.Tensor],
-              num_nodes: int) -> None:
+        self.capacity = max(self.capacity, num_nodes)
         self.reset_empty()
         # Only the names this class defines: a file's other keys are never turned into state.
-        for name in (*_NODE_TENSORS, *_REACHABILITY_TENSORS):
+        for name in (*NODE_TENSORS, *REACHABILITY_TENSORS):
             getattr(self, name)[:num_nodes] = nodes[name]
-        for name in _SEARCH_TENSORS:
+        for name in SEARCH_TENSORS:
             setattr(self, name, search[name].clone())
         self.num_nodes = num_nodes
         ids = torch.arange(num_nodes)
@@ -860,73 +499,15 @@ class Graph:
     def reset_empty(self) -> None:
         """Reallocate empty node tensors at the current capacity (no roots)."""
         nx, nu, n = self.plant.state_dimension, self.plant.action_dimension, self.capacity
-        sizes = {'nx': (nx,), 'nu': (nu,), '': ()}
-        for name, (dtype, size) in _NODE_TENSORS.items():
+        sizes: dict[str, tuple[int, ...]] = {'nx': (nx,), 'nu': (nu,), '': ()}
+        for name, (dtype, size) in NODE_TENSORS.items():
             setattr(self, name, torch.zeros((n, *sizes[size]), dtype=dtype))
         for name in ('distances', 'main_distances', 'distance_rewards', 'proximity_rewards',
                      'reachability_rewards', 'rewards'):
             setattr(self, name, torch.zeros(n))
-        self._settled = None
+        self.demonstrations.forget_settled()
         k = len(self.object_dims) if self.uses_reachability else 0
         self.reachability_matrices = torch.zeros(n, k, k)
-        size = self.linearization.size if self.uses_reachability else 0
-        self.step_jacobians = torch.zeros(n, size, nu if size else 0)
+        rows = self.linearization.size if self.uses_reachability else 0
+        self.step_jacobians = torch.zeros(n, rows, nu if rows else 0)
         self.num_nodes = 0
-
-
-def _read_graph_file(path: Path) -> dict[str, Any]:
-    try:
-        data = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise GraphFileError(f'{path}: graph file not found') from None
-    except IsADirectoryError:
-        raise GraphFileError(f'{path}: is a directory, expected a graph file') from None
-    except Exception as error:  # noqa: BLE001 - torch raises many types for bad files
-        raise GraphFileError(
-            f'{path}: not a readable graph file (truncated, corrupt, or holding more than '
-            f'tensors and plain values): {type(error).__name__}: {error}'
-        ) from None
-    if not isinstance(data, dict) or data.get('format') != GRAPH_FORMAT:
-        raise GraphFileError(f'{path}: not a ddpg_manipulation graph file')
-    if data.get('version') != GRAPH_VERSION:
-        raise GraphFileError(f'{path}: graph format version {data.get("version")!r}, this '
-                             f'package reads version {GRAPH_VERSION}')
-    for key, kind in (('task', str), ('config_hash', str), ('state_dimension', int),
-                      ('action_dimension', int), ('searches', int), ('num_nodes', int),
-                      ('nodes', dict), ('search', dict)):
-        if not isinstance(data.get(key), kind):
-            raise GraphFileError(f'{path}: field {key!r} missing or not a {kind.__name__}')
-    if data['searches'] < 1 or data['num_nodes'] < data['searches']:
-        raise GraphFileError(f'{path}: {data["num_nodes"]} nodes cannot hold '
-                             f'{data["searches"]} roots')
-    return data
-
-
-def _check_tensor(path: Path, name: str, value: Any, dtype: torch.dtype,
-                  shape: tuple[int, ...]) -> None:
-    if not isinstance(value, torch.Tensor):
-        raise GraphFileError(f'{path}: tensor {name!r} missing')
-    if value.dtype != dtype or tuple(value.shape) != shape:
-        raise GraphFileError(f'{path}: tensor {name!r} is {value.dtype} {tuple(value.shape)}, '
-                             f'expected {dtype} {shape}')
-    if value.is_floating_point() and not torch.isfinite(value).all():
-        raise GraphFileError(f'{path}: tensor {name!r} holds NaN or inf')
-
-
-def _check_tree(path: Path, nodes: dict[str, torch.Tensor], n: int, searches: int) -> None:
-    ids = torch.arange(n)
-    parents, roots = nodes['parents'], nodes['root_ids']
-    is_root = ids < searches
-    # Roots come first and are their own parents; every other node's parent was added before it.
-    valid = torch.where(is_root, parents == ids, (parents >= 0) & (parents < ids))
-    if not valid.all():
-        bad = int(ids[~valid][0])
-        raise GraphFileError(f'{path}: node {bad} has an invalid parent {int(parents[bad])}')
-    if not (roots == torch.where(is_root, ids, roots[parents])).all():
-        raise GraphFileError(f'{path}: root ids do not follow the parents')
-    depths = nodes['depths']
-    if not (depths == torch.where(is_root, 0, depths[parents] + 1)).all():
-        raise GraphFileError(f'{path}: depths do not follow the parents')
-    search = nodes['search_indices']
-    if not ((search[:searches] == ids[:searches]).all() and (search == search[roots]).all()):
-        raise GraphFileError(f'{path}: search indices do not follow the roots')

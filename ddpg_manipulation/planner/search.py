@@ -49,7 +49,8 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.planner.action_sampler import ActionSampler, STRATEGIES
-from ddpg_manipulation.planner.graph import Graph, single_threaded
+from ddpg_manipulation.planner.graph import Graph
+from ddpg_manipulation.planner.threads import single_threaded
 from ddpg_manipulation.sim.plant import MujocoPlant
 
 
@@ -426,7 +427,8 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     start, the others from starts sampled in the start bounds, all towards the nominal goal.
     Then every search is driven to ``planner.demonstrations`` further goals sampled in the goal
     bounds (:meth:`Planner.cover`), so that the graph passes close to any goal the learner may
-    sample, and the nodes near the goal region are settled (:meth:`Graph.settle`).
+    sample, and the nodes near the goal region are settled (:meth:`DemonstrationSampler.settle
+    <ddpg_manipulation.planner.demonstrations.DemonstrationSampler.settle>`).
     :meth:`Graph.sample_demonstration` then traces, for a freshly sampled goal, the path from
     one of the roots to a node that comes to rest in it.
 
@@ -447,7 +449,7 @@ def demonstration_graph(params: ParameterContainer, show_progress: bool = False)
     main = planner.search()
     covered = planner.cover(params.planner_demonstrations)
     started = time.perf_counter()
-    settled = graph.settle()
+    settled = graph.demonstrations.settle()
     graph.planning = {
         'searches': searches,
         'searches_reached': sum(main.reached),

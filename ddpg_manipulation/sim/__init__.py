@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""MuJoCo simulation: the plant and the one definition of actions."""
+"""MuJoCo simulation: the plant, the one definition of actions, and the model's geometry."""
