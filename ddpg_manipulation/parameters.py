@@ -67,6 +67,10 @@ SOME_POSITIVE_ENTRY = Check(lambda xs: any(x > 0 for x in xs),
                             'expected at least one positive entry', 'one entry > 0')
 SOME_POSITIVE_WEIGHT = Check(lambda xs: sum(xs) > 0, 'expected at least one positive weight',
                              'one weight > 0')
+# `[0-9]`, not `\d`, which also matches the digits of other scripts.
+TORCH_DEVICE = Check(lambda text: re.fullmatch(r'auto|cpu|cuda(:[0-9]+)?', text) is not None,
+                     'expected auto, cpu, cuda or cuda:N (N an integer >= 0), got {value!r}',
+                     'auto, cpu, cuda or cuda:N')
 
 # Vector lengths: the model's state size nq+nv+na, its actuator count nu, or a fixed number.
 Size = Literal['state', 'action'] | int
@@ -223,6 +227,10 @@ class Parameters:
         'free, fewer while another process competes for them (measured every cycle; results do '
         'not depend on it). With 0, the MuJoCo rollout threads follow the same count unless '
         '`model.nthread` fixes it', NON_NEGATIVE)
+    learner_device: str = key(
+        'auto', 'torch device for the networks, replay storage and updates (`auto`: CUDA if '
+        'available, else the CPU); MuJoCo always runs on the CPU',
+        TORCH_DEVICE)
 
     planner_max_main_nodes: int = key(
         3000, 'nodes per search (every action step is a node); a search that used them stops '

@@ -14,6 +14,8 @@
 
 """Parameter declarations: one per key, and the YAML rendered from them."""
 
+from pathlib import Path
+import shutil
 import typing
 from typing import Literal
 
@@ -21,8 +23,10 @@ import pytest
 import yaml
 
 from ddpg_manipulation.config import (
+    ConfigError,
     load_defaults,
     ParameterContainer,
+    TASKS_DIR,
 )
 from ddpg_manipulation.parameters import (
     DECLARATIONS,
@@ -76,3 +80,35 @@ def test_container_attributes_are_exactly_the_declared_names() -> None:
     assert set(vars(params)) == declared | extra
     for key in DECLARATIONS.values():
         assert isinstance(getattr(params, key.name), type(key.default)), key.name
+
+
+@pytest.mark.parametrize('device', ['auto', 'cpu', 'cuda', 'cuda:0', 'cuda:12'])
+def test_device_accepts_torch_device_names(device: str) -> None:
+    assert ParameterContainer('box_reach', {'learner.device': device}).learner_device == device
+
+
+def test_device_defaults_to_auto_and_stays_out_of_the_config_hash() -> None:
+    auto = ParameterContainer('box_push')
+    assert auto.learner_device == 'auto'
+    assert auto.to_dict()['learner']['device'] == 'auto'
+    cuda = ParameterContainer('box_push', {'learner': {'device': 'cuda:1'}})
+    assert cuda.config_hash() == auto.config_hash()
+
+
+@pytest.mark.parametrize('device', ['gpu', 'cuda:', 'cuda:-1', 'cuda:x', 'CUDA', 'cpu:0', ''])
+def test_bad_device_names_file_key_and_form(tmp_path: Path, device: str) -> None:
+    shutil.copy(TASKS_DIR / 'box_push.xml', tmp_path / 'box_push.xml')
+    tree = yaml.safe_load((TASKS_DIR / 'box_push.yaml').read_text())
+    tree['learner']['device'] = device
+    path = tmp_path / 'task.yaml'
+    path.write_text(yaml.safe_dump(tree))
+    with pytest.raises(ConfigError) as error:
+        ParameterContainer(path)
+    assert str(error.value) == (
+        f"{path}: key 'learner.device': expected auto, cpu, cuda or cuda:N (N an integer >= 0), "
+        f'got {device!r}')
+
+
+def test_device_must_be_a_string() -> None:
+    with pytest.raises(ConfigError, match="key 'learner.device': expected a string"):
+        ParameterContainer('box_push', {'learner.device': 0})
