@@ -12,7 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Parameter declarations: one per key, and the YAML rendered from them."""
+"""
+Parameter declarations: one per key, the YAML rendered from them, the types a checker sees.
+
+mypy checks this module in CI (``.ci/run``): the ``assert_type`` lines fail there if a
+parameter loses its declared type (to ``Any``, say). ``assert_type`` comes from typing_extensions
+(a dependency of torch): ``typing`` has it from Python 3.11 on.
+"""
 
 from pathlib import Path
 import shutil
@@ -20,6 +26,7 @@ import typing
 from typing import Literal
 
 import pytest
+from typing_extensions import assert_type
 import yaml
 
 from ddpg_manipulation.config import (
@@ -80,6 +87,21 @@ def test_container_attributes_are_exactly_the_declared_names() -> None:
     assert set(vars(params)) == declared | extra
     for key in DECLARATIONS.values():
         assert isinstance(getattr(params, key.name), type(key.default)), key.name
+
+
+def test_the_type_checker_sees_declared_types() -> None:
+    params = ParameterContainer('box_push')
+    assert_type(params.learner_batch_size, int)
+    assert_type(params.learner_tau, float)
+    assert_type(params.action_range, list[float])
+    assert_type(params.learner_use_planner, bool)
+    assert_type(params.learner_reward_type, Literal['sparse', 'dense'])
+    assert_type(params.learner_device, str)
+    assert_type(params.seed, int)
+    assert_type(params.actuated_qpos, list[int])
+    assert_type(params.task_file, Path)
+    assert isinstance(params.learner_batch_size, int)
+    assert isinstance(params.learner_tau, float)
 
 
 @pytest.mark.parametrize('device', ['auto', 'cpu', 'cuda', 'cuda:0', 'cuda:12'])
