@@ -52,10 +52,11 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/flake8 --config .ci/ament_flake8.ini ddpg_manipulation launch test bench scripts setup.py
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf build install log .pytest_cache .ruff_cache
+	rm -rf build install log .pytest_cache .ruff_cache .mypy_cache
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +

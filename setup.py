@@ -63,6 +63,8 @@ setup(
             'flake8-docstrings',
             'flake8-import-order',
             'flake8-quotes',
+            # Type checker of .ci/run and `make lint` (configuration in pyproject.toml).
+            'mypy==2.4.1',
         ],
         'export': ['onnx>=1.16', 'onnxruntime>=1.18'],
         'render': ['imageio>=2.34', 'imageio-ffmpeg>=0.5', 'pillow>=9.1'],

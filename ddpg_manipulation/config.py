@@ -15,9 +15,11 @@
 """
 Task configuration: task YAML -> typed, validated parameters.
 
-A task YAML is a nested mapping whose sections and keys must all exist in ``tasks/defaults.yaml``.
-The values are exposed flat, ``section.key`` as ``params.section_key``, the names the seed
-learner uses (``params.learner_trajectory_length``, ``params.action_range``, ...).
+A task YAML is a nested mapping whose sections and keys must all be declared in
+``parameters.py`` (their reference is the generated ``tasks/defaults.yaml``). The values are
+exposed flat, ``section.key`` as ``params.section_key``, the names the seed learner uses
+(``params.learner_trajectory_length``, ``params.action_range``, ...), as the attributes that
+:class:`~ddpg_manipulation.parameters.Parameters` declares with their types.
 
 Nothing in a configuration is ever executed: YAML is read with the safe loader (no tags), and
 the only interpreted strings are the literal multiples of pi documented in ``defaults.yaml``.
@@ -33,6 +35,7 @@ import math
 import os
 from pathlib import Path
 import re
+import typing
 from typing import Any, Iterable, Mapping
 
 import mujoco
@@ -40,47 +43,9 @@ import numpy as np
 import yaml
 
 from ddpg_manipulation.errors import PackageError
+from ddpg_manipulation.parameters import DECLARATIONS, Key, Parameters
 
 TASKS_DIR = Path(__file__).resolve().parent / 'tasks'
-DEFAULTS_FILE = TASKS_DIR / 'defaults.yaml'
-
-# String fields that take one of a fixed set of values.
-CHOICES: dict[str, tuple[str, ...]] = {
-    'action.start_mode': ('current', 'previous'),
-    'action.end_mode': ('current', 'previous'),
-    'learner.reward_type': ('sparse', 'dense'),
-    'learner.injection_strategy': ('initial', 'fixed', 'decreasing'),
-}
-
-# Vector fields and the model size their length must match.
-STATE_VECTORS = (
-    'start.state', 'start.bound_lower', 'start.bound_upper',
-    'goal.state', 'goal.bound_lower', 'goal.bound_upper',
-    'reward.distance_scaling',
-)
-ACTION_VECTORS = ('action.bound_lower', 'action.bound_upper', 'action.range')
-FIXED_LENGTH_VECTORS = {'planner.action_distribution': 4}
-
-# Scalars that must be positive, or lie within [0, 1].
-POSITIVE = (
-    'action.time_step', 'learner.cycles', 'learner.rollouts', 'learner.batches',
-    'learner.batch_size', 'learner.trajectory_length', 'learner.evals', 'learner.nlayers',
-    'learner.layer_width', 'learner.actor_lr', 'learner.critic_lr', 'learner.replay_capacity',
-    'learner.final_success_distance', 'learner.normalizer_clip', 'learner.checkpoint_every',
-    'planner.max_main_nodes', 'planner.steps_per_goal', 'planner.extensions',
-    'planner.action_steps_max', 'planner.termination_distance', 'planner.finite_diff_eps',
-    'planner.demonstrations', 'planner.searches',
-)
-NON_NEGATIVE = (
-    'learner.epochs', 'learner.initial_injections', 'learner.threads', 'model.nthread',
-    'learner.noise_std', 'learner.action_l2', 'planner.num_sub_goals', 'planner.gradient_step',
-    'reward.proximity_scaling', 'reward.reachability_scaling', 'planner.cell_size',
-    'planner.demonstration_hold',
-)
-UNIT_INTERVAL = (
-    'learner.tau', 'learner.discount', 'learner.random_eps', 'learner.her_probability',
-    'learner.max_planner_experience_share', 'planner.pareto_bias',
-)
 
 _PI_LITERAL = re.compile(
     r'^\s*(?P<sign>[-+]?)\s*(?:(?P<mul>\d+(?:\.\d*)?)\s*\*\s*)?pi'
@@ -107,17 +72,6 @@ def parse_number(text: str) -> float | None:
     return -value if match['sign'] == '-' else value
 
 
-def _flatten(tree: Mapping[str, Any]) -> dict[str, Any]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, Mapping):
-            for sub_key, sub_value in value.items():
-                flat[f'{key}.{sub_key}'] = sub_value
-        else:
-            flat[key] = value
-    return flat
-
-
 def _safe_load(path: Path) -> Any:
     try:
         text = path.read_text(encoding='utf-8')
@@ -134,11 +88,11 @@ def _safe_load(path: Path) -> Any:
 
 def load_defaults() -> dict[str, Any]:
     """
-    Read the defaults of every parameter.
+    Return the defaults of every parameter, as declared in ``parameters.py``.
 
-    :returns: Flat mapping ``section.key`` -> default value.
+    :returns: Flat mapping ``section.key`` -> default value, in declaration order.
     """
-    return _flatten(_safe_load(DEFAULTS_FILE))
+    return {dotted: copy.deepcopy(key.default) for dotted, key in DECLARATIONS.items()}
 
 
 def resolve_task_file(task: str | os.PathLike) -> Path:
@@ -212,53 +166,61 @@ def actuated_qpos_indices(model: mujoco.MjModel, where: object = 'model') -> lis
     return indices
 
 
-class ParameterContainer:
+class ParameterContainer(Parameters):
     """
     Typed, validated parameters of one task, exposed under the seed's flat names.
+
+    The parameters themselves are the attributes declared in
+    :class:`~ddpg_manipulation.parameters.Parameters`; the task and its model are added here.
 
     :param task: Bundled task name (``box_push``) or path to a task YAML.
     :param overrides: Extra values, as a nested mapping or flat ``{'learner.batches': 20}``; they
         are validated like the file's own values.
     """
 
+    task_file: Path
+    task_name: str
+    model_path: Path
+    model: mujoco.MjModel
+    actuated_qpos: list[int]
+
     def __init__(
         self, task: str | os.PathLike = 'box_push', overrides: Mapping[str, Any] | None = None
     ) -> None:
         self.task_file = resolve_task_file(task)
         self.task_name = self.task_file.stem
-        defaults = load_defaults()
         tree = _safe_load(self.task_file)
         if tree is None:
             tree = {}
         if not isinstance(tree, Mapping):
             raise ConfigError(f'{self.task_file}: expected a mapping of sections at the top level')
-        values = dict(defaults)
-        self._merge(values, defaults, tree, str(self.task_file))
+        values = load_defaults()
+        self._merge(values, tree, str(self.task_file))
         if overrides:
-            self._merge(values, defaults, overrides, 'overrides')
+            self._merge(values, overrides, 'overrides')
+        # The record of what was loaded: to_dict() and config_hash() read it, not the attributes.
         self._values = values
         self._load_model()
         self._check_model_sizes()
         self._check_bounds()
+        self._check_constraints()
         try:
             self.actuated_qpos = actuated_qpos_indices(self.model, self.model_path)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        for dotted, value in values.items():
-            setattr(self, dotted.replace('.', '_'), value)
+        for dotted, key in DECLARATIONS.items():
+            setattr(self, key.name, values[dotted])
 
     # -- loading ---------------------------------------------------------------------------
 
     @staticmethod
-    def _merge(
-        values: dict[str, Any], defaults: dict[str, Any], tree: Mapping[str, Any], source: str
-    ) -> None:
+    def _merge(values: dict[str, Any], tree: Mapping[str, Any], source: str) -> None:
         for dotted, raw in _nested_or_flat(tree, source):
-            if dotted not in defaults:
-                hint = difflib.get_close_matches(dotted, defaults, n=1)
+            if dotted not in DECLARATIONS:
+                hint = difflib.get_close_matches(dotted, DECLARATIONS, n=1)
                 suggestion = f'; did you mean {hint[0]!r}?' if hint else ''
                 raise ConfigError(f'{source}: unknown key {dotted!r}{suggestion}')
-            values[dotted] = _coerce(raw, defaults[dotted], dotted, source)
+            values[dotted] = _coerce(raw, DECLARATIONS[dotted], source)
 
     def _load_model(self) -> None:
         filename = self._values['model.filename']
@@ -278,18 +240,19 @@ class ParameterContainer:
             ) from None
 
     def _check_model_sizes(self) -> None:
-        state_size = self.model.nq + self.model.nv + self.model.na
-        expected = dict.fromkeys(STATE_VECTORS, state_size)
-        expected.update(dict.fromkeys(ACTION_VECTORS, self.model.nu))
-        expected.update(FIXED_LENGTH_VECTORS)
-        for key, size in expected.items():
-            length = len(self._values[key])
+        model_sizes = {
+            'state': (self.state_dimension, 'state size nq+nv+na'),
+            'action': (self.action_dimension, 'actuator count nu'),
+        }
+        for dotted, key in DECLARATIONS.items():
+            if key.size is None:
+                continue
+            size, what = (model_sizes[key.size] if isinstance(key.size, str)
+                          else (key.size, 'fixed length'))
+            length = len(self._values[dotted])
             if length != size:
-                what = 'state size nq+nv+na' if key in STATE_VECTORS else 'actuator count nu'
-                if key in FIXED_LENGTH_VECTORS:
-                    what = 'fixed length'
                 raise ConfigError(
-                    f'{self.task_file}: key {key!r}: expected a list of {size} numbers '
+                    f'{self.task_file}: key {dotted!r}: expected a list of {size} numbers '
                     f'({what} of {self.model_path.name}), got {length}'
                 )
 
@@ -313,25 +276,14 @@ class ParameterContainer:
                     f"{self.task_file}: key '{prefix}.state': nominal value {state[i]} at "
                     f'index {i} lies outside its sampling bounds [{lower[i]}, {upper[i]}]'
                 )
-        checks = (
-            (POSITIVE, lambda x: x > 0, 'a number > 0'),
-            (NON_NEGATIVE, lambda x: x >= 0, 'a number >= 0'),
-            (UNIT_INTERVAL, lambda x: 0 <= x <= 1, 'a number in [0, 1]'),
-        )
-        for keys, ok, form in checks:
-            for key in keys:
-                if not ok(v[key]):
-                    raise ConfigError(f'{self.task_file}: key {key!r}: expected {form}, '
-                                      f'got {v[key]}')
-        for key in ('reward.distance_scaling', 'action.range', 'planner.action_distribution'):
-            if np.any(v[key] < 0):
-                raise ConfigError(f'{self.task_file}: key {key!r}: expected numbers >= 0')
-        if not np.any(v['reward.distance_scaling'] > 0):
-            raise ConfigError(f"{self.task_file}: key 'reward.distance_scaling': expected at "
-                              'least one positive entry')
-        if not np.sum(v['planner.action_distribution']) > 0:
-            raise ConfigError(f"{self.task_file}: key 'planner.action_distribution': expected "
-                              'at least one positive weight')
+
+    def _check_constraints(self) -> None:
+        for dotted, key in DECLARATIONS.items():
+            value = self._values[dotted]
+            for check in key.checks:
+                if not check.ok(value):
+                    message = check.message.format(value=value)
+                    raise ConfigError(f'{self.task_file}: key {dotted!r}: {message}')
 
     # -- access ----------------------------------------------------------------------------
 
@@ -410,30 +362,29 @@ def _nested_or_flat(tree: Mapping[str, Any], source: str) -> Iterable[tuple[str,
             yield key, value
 
 
-def _coerce(raw: Any, default: Any, key: str, source: str) -> Any:
-    where = f'{source}: key {key!r}'
-    if isinstance(default, bool):
+def _coerce(raw: Any, key: Key, source: str) -> Any:
+    where = f'{source}: key {key.dotted!r}'
+    if key.annotation is bool:
         if not isinstance(raw, bool):
             raise ConfigError(f'{where}: expected true or false, got {raw!r}')
         return raw
-    if isinstance(default, int):
+    if key.annotation is int:
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise ConfigError(f'{where}: expected an integer, got {raw!r}')
         return raw
-    if isinstance(default, float):
+    if key.annotation is float:
         return _number(raw, where)
-    if isinstance(default, str):
+    if key.annotation is str or key.choices:
         if not isinstance(raw, str):
             raise ConfigError(f'{where}: expected a string, got {raw!r}')
-        choices = CHOICES.get(key)
-        if choices and raw not in choices:
-            raise ConfigError(f'{where}: expected one of {", ".join(choices)}, got {raw!r}')
+        if key.choices and raw not in key.choices:
+            raise ConfigError(f'{where}: expected one of {", ".join(key.choices)}, got {raw!r}')
         return raw
-    if isinstance(default, list):
+    if typing.get_origin(key.annotation) is list:
         if not isinstance(raw, list):
             raise ConfigError(f'{where}: expected a list of numbers, got {raw!r}')
         return [_number(item, f'{where}[{i}]') for i, item in enumerate(raw)]
-    raise ConfigError(f'{where}: unsupported default type {type(default).__name__}')
+    raise ConfigError(f'{where}: unsupported declared type {key.annotation}')
 
 
 def _number(raw: Any, where: str) -> float:
