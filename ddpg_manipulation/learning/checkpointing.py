@@ -109,14 +109,13 @@ def training_state(learner: Learner) -> dict[str, Any]:
         'history': learner.history,
         'initial_injections_done': learner.initial_injections_done,
         'torch_rng': torch.get_rng_state(),
-        'generator': learner.generator.get_state(),
-        'actor_generator': learner.actor.generator.get_state(),
-        'buffer_generator': learner.replay_buffer.generator.get_state(),
+        **{key: generator.get_state() for key, generator in _generators(learner).items()},
     }
     if learner.device.type == 'cuda':  # a CUDA replay storage draws its indices there
         state['cuda_rng'] = torch.cuda.get_rng_state(learner.device)
-    if learner.graph is not None and hasattr(learner.graph, 'state_dict'):
-        state['graph'] = learner.graph.state_dict()
+    graph_state = getattr(learner.graph, 'state_dict', None)
+    if graph_state is not None:
+        state['graph'] = graph_state()
     if learner.save_buffer:
         state['replay_buffer'] = learner.replay_buffer.state_dict()
     return state
@@ -205,8 +204,9 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.state_norm.load(loaded.state_norm)
         if with_buffer:
             learner.replay_buffer.load_state_dict(state['replay_buffer'])
-        if 'graph' in state and hasattr(learner.graph, 'load_state_dict'):
-            learner.graph.load_state_dict(state['graph'])
+        load_graph_state = getattr(learner.graph, 'load_state_dict', None)
+        if 'graph' in state and load_graph_state is not None:
+            load_graph_state(state['graph'])
         learner.epoch = int(state['epoch'])
         learner.cycle = int(state['cycle'])
         learner.epoch_elapsed = float(state['epoch_elapsed'])
@@ -217,9 +217,8 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.history = list(state['history'])
         learner.initial_injections_done = bool(state['initial_injections_done'])
         torch.set_rng_state(state['torch_rng'])
-        learner.generator.set_state(state['generator'])
-        learner.actor.generator.set_state(state['actor_generator'])
-        learner.replay_buffer.generator.set_state(state['buffer_generator'])
+        for key, generator in _generators(learner).items():
+            generator.set_state(state[key])
         if 'cuda_rng' in state and learner.device.type == 'cuda':
             torch.cuda.set_rng_state(state['cuda_rng'], learner.device)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
@@ -229,3 +228,14 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
     if '://' not in loaded.path and local.parent.name == 'checkpoints':
         learner.run_dir = local.parent.parent  # continue in the same run directory
     learner.last_checkpoint = loaded.path
+
+
+def _generators(learner: Learner) -> dict[str, torch.Generator]:
+    # Every random generator of a run by its key in the training state; reset() makes them all.
+    found = {'generator': learner.generator, 'actor_generator': learner.actor.generator,
+             'buffer_generator': learner.replay_buffer.generator}
+    generators = {key: value for key, value in found.items() if value is not None}
+    if len(generators) != len(found):
+        missing = sorted(set(found) - set(generators))
+        raise RuntimeError(f'learner without its random generators {missing}')
+    return generators

@@ -108,7 +108,8 @@ class Learner:
     progress: Callable[[dict[str, Any]], None] | None = None
     keep_checkpoints: int = 3
     save_buffer: bool = False
-    device: str = ''
+    # Given as text (or a torch device); after construction, the resolved ``torch.device``.
+    device: Any = ''
 
     actor: Actor = field(init=False, repr=False)
     critic: Critic = field(init=False, repr=False)

@@ -391,7 +391,7 @@ def _on_cpu(tree: Any) -> Any:
     if isinstance(tree, torch.Tensor):
         return tree.cpu()
     if isinstance(tree, dict):  # OrderedDict too, with the module versions torch keeps on it
-        moved = type(tree)((key, _on_cpu(value)) for key, value in tree.items())
+        moved: Any = type(tree)((key, _on_cpu(value)) for key, value in tree.items())
         if hasattr(tree, '_metadata'):
             moved._metadata = tree._metadata
         return moved

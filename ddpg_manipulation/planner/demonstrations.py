@@ -135,16 +135,16 @@ class DemonstrationSampler:
         graph = self.graph
         if self._settled is None or len(self._settled) != graph.num_nodes:
             self.settle()
-        near = self._settled_ids
+        settled, near = self._settled, self._settled_ids
+        assert settled is not None  # settle() fills it
         for _ in range(self.attempts if len(near) else 0):
             goal = self.plant.sample_goal_states(1, self.generator)[0]
-            relative = self._relative(near, self._settled[near], goal)
+            relative = self._relative(near, settled[near], goal)
             hits = relative < self.success_distance
             if hits.any():
                 node = self._pick(near, hits, graph.depths[near].float() + relative)
                 return self._demonstration(node, goal, self.params.planner_demonstration_hold)
         ids = torch.arange(graph.searches, graph.num_nodes)  # every node but the roots
-        ids_goal = None
         for _ in range(self.attempts):
             goal = self.plant.sample_goal_states(1, self.generator)[0]
             relative = self._relative(ids, graph.states[ids], goal)
@@ -153,10 +153,10 @@ class DemonstrationSampler:
                 # No node settles in this goal: the stillest node that meets it in passing.
                 speeds = torch.linalg.vector_norm(graph.states[ids][:, self._velocities], dim=-1)
                 return self._demonstration(self._pick(ids, hits, speeds), goal, 0)
-            ids_goal = goal
+        # Missed every goal drawn: the node nearest to the last one.
         self.missed += 1
-        relative = self._relative(ids, graph.states[ids], ids_goal)
-        return self._demonstration(int(ids[torch.argmin(relative)]), ids_goal, 0)
+        relative = self._relative(ids, graph.states[ids], goal)
+        return self._demonstration(int(ids[torch.argmin(relative)]), goal, 0)
 
     def _relative(self, ids: torch.Tensor, states: torch.Tensor, goal: torch.Tensor
                   ) -> torch.Tensor:

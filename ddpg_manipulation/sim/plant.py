@@ -211,10 +211,9 @@ class MujocoPlant:
         """
         scaling = self.distance_scaling
         if scaling.device != states.device:  # the learner's batches live on its device
-            scaling = self._scaling_on.get(states.device)
-            if scaling is None:
-                scaling = self._scaling_on[states.device] = self.distance_scaling.to(
-                    states.device)
+            if states.device not in self._scaling_on:
+                self._scaling_on[states.device] = scaling.to(states.device)
+            scaling = self._scaling_on[states.device]
         return torch.linalg.vector_norm((states - goals) * scaling, dim=-1)
 
     def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
