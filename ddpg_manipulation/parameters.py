@@ -67,10 +67,13 @@ SOME_POSITIVE_ENTRY = Check(lambda xs: any(x > 0 for x in xs),
                             'expected at least one positive entry', 'one entry > 0')
 SOME_POSITIVE_WEIGHT = Check(lambda xs: sum(xs) > 0, 'expected at least one positive weight',
                              'one weight > 0')
-# `[0-9]`, not `\d`, which also matches the digits of other scripts.
-TORCH_DEVICE = Check(lambda text: re.fullmatch(r'auto|cpu|cuda(:[0-9]+)?', text) is not None,
-                     'expected auto, cpu, cuda or cuda:N (N an integer >= 0), got {value!r}',
-                     'auto, cpu, cuda or cuda:N')
+# The torch devices a device parameter may name (`learning/devices.py` resolves them). `[0-9]`,
+# not `\d`, which also matches the digits of other scripts.
+DEVICE_PATTERN = re.compile(r'auto|cpu|cuda(:[0-9]+)?')
+DEVICE_FORMS = 'auto, cpu, cuda or cuda:N'
+TORCH_DEVICE = Check(lambda text: DEVICE_PATTERN.fullmatch(text) is not None,
+                     f'expected {DEVICE_FORMS} (N an integer >= 0), got {{value!r}}',
+                     DEVICE_FORMS)
 
 # Vector lengths: the model's state size nq+nv+na, its actuator count nu, or a fixed number.
 Size = Literal['state', 'action'] | int

@@ -21,14 +21,10 @@ live on the chosen device. ``auto`` takes the first CUDA device where torch sees
 
 from __future__ import annotations
 
-import re
-
 import torch
 
 from ddpg_manipulation.errors import PackageError
-
-DEVICE_FORM = re.compile(r'^(auto|cpu|cuda(:\d+)?)$')
-DEVICE_CHOICES = 'auto, cpu, cuda or cuda:N'
+from ddpg_manipulation.parameters import DEVICE_FORMS, DEVICE_PATTERN
 
 
 class DeviceError(PackageError, ValueError):
@@ -47,8 +43,8 @@ def resolve_device(requested: str | torch.device, parameter: str = 'device') -> 
     :raises DeviceError: If the text is malformed, or CUDA is asked for where there is none.
     """
     text = str(requested).strip().lower()
-    if not DEVICE_FORM.match(text):
-        raise DeviceError(f'{parameter} {str(requested)!r}: expected {DEVICE_CHOICES}')
+    if not DEVICE_PATTERN.fullmatch(text):
+        raise DeviceError(f'{parameter} {str(requested)!r}: expected {DEVICE_FORMS}')
     if text == 'auto':
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     device = torch.device(text)

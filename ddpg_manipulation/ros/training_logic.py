@@ -44,9 +44,9 @@ from ddpg_manipulation.ros.params import (
 
 
 def _device_form(value: str) -> str | None:
-    from ddpg_manipulation.learning.devices import DEVICE_CHOICES, DEVICE_FORM
+    from ddpg_manipulation.parameters import DEVICE_FORMS, DEVICE_PATTERN
 
-    return None if DEVICE_FORM.match(value.strip().lower()) else f'expected {DEVICE_CHOICES}'
+    return None if DEVICE_PATTERN.fullmatch(value.strip().lower()) else f'expected {DEVICE_FORMS}'
 
 
 TRAINING_PARAMS = (
