@@ -186,6 +186,11 @@ class Parameters:
     learner_trajectory_length: int = key(75, 'action steps per rollout', POSITIVE)
     learner_evals: int = key(
         100, 'evaluation episodes per epoch, run as one batch', POSITIVE)
+    learner_validation_evals: int = key(
+        100, 'validation episodes per epoch, with their own seed, apart from the reported '
+        'evaluation: the epoch whose validation is best is the result of a run (its checkpoint '
+        'is kept and is what a run directory resolves to). 0 = no validation: the newest '
+        'checkpoint is the result', NON_NEGATIVE)
     learner_nlayers: int = key(4, 'hidden layers of the actor and critic networks', POSITIVE)
     learner_layer_width: int = key(256, 'units per hidden layer', POSITIVE)
     learner_actor_lr: float = key(0.001, 'learning rate of the actor', POSITIVE)
@@ -200,6 +205,23 @@ class Parameters:
         1.0, 'normalized actions are clipped to +- this')
     learner_action_l2: float = key(
         1.0, 'penalty on the squared normalized action in the actor loss', NON_NEGATIVE)
+    learner_average_tau: float = key(
+        0.0, 'an exponentially averaged copy of the actor, moved this fraction towards it once '
+        'per cycle, is the policy that is evaluated, saved for deployment and exported (0 = '
+        'off: the actor itself)', UNIT_INTERVAL)
+    learner_critic_layer_norm: bool = key(
+        False, 'LayerNorm after each hidden layer of the critic')
+    learner_twin_critics: bool = key(
+        False, 'clipped double-Q learning: two critics, the value target takes the smaller of '
+        'their target values (TD3)')
+    learner_target_noise: float = key(
+        0.0, 'target-policy smoothing: std of the Gaussian noise added to the target action, '
+        'on the normalized action (TD3; 0 = off)', NON_NEGATIVE)
+    learner_target_noise_clip: float = key(
+        0.5, 'the target-policy noise is clipped to +- this', NON_NEGATIVE)
+    learner_actor_delay: int = key(
+        1, 'critic updates per actor update (TD3 delayed policy updates; 1 = every update)',
+        POSITIVE)
     learner_replay_capacity: int = key(10000, 'replay buffer size in trajectories', POSITIVE)
     learner_her_probability: float = key(
         0.0, 'probability to relabel a sampled goal with a future state', UNIT_INTERVAL)

@@ -139,7 +139,7 @@ class Policy:
 
     @classmethod
     def load(cls, path: str | os.PathLike, task: str | os.PathLike | None = None,
-             device: str = 'cpu') -> Policy:
+             device: str = 'cpu', newest: bool = False) -> Policy:
         """
         Load a policy from a checkpoint (directory, run/output directory, or URL).
 
@@ -152,6 +152,8 @@ class Policy:
             The CPU is the default: one small network per action answers faster there than
             through a round trip to a GPU. Checkpoints load on any device, whatever device
             they were trained on.
+        :param newest: Resolve a run or output directory to its newest checkpoint rather than
+            its best (the run's result).
 
         :returns: The policy.
         """
@@ -171,7 +173,7 @@ class Policy:
 
         where = resolve_device(device, 'device')
 
-        loaded = checkpoint.load(path, with_critic=False)
+        loaded = checkpoint.load(path, with_critic=False, newest=newest)
         manifest = loaded.manifest
         params = ParameterContainer(task if task is not None else manifest['task'])
         expected = {'task': params.task_name, 'config_hash': params.config_hash(),
@@ -186,7 +188,8 @@ class Policy:
         net = DDP(2 * params.state_dimension, params.action_dimension,
                   int(manifest['nlayers']), int(manifest['layer_width']))
         try:
-            net.load_state_dict(loaded.actor['net'])
+            # The averaged actor where the run kept one: it is the policy that was evaluated.
+            net.load_state_dict(loaded.actor.get('average', loaded.actor['net']))
         except (KeyError, RuntimeError) as error:
             raise checkpoint.CheckpointError(
                 f'{loaded.path}/actor.pt: does not fit the network: {error}') from error

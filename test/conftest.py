@@ -34,7 +34,8 @@ DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])
 # A learner small enough for unit tests: a few cycles and updates, small networks.
 TINY = {
     'learner.cycles': 2, 'learner.batches': 2, 'learner.batch_size': 32,
-    'learner.evals': 4, 'learner.nlayers': 2, 'learner.layer_width': 32,
+    'learner.evals': 4, 'learner.validation_evals': 4, 'learner.nlayers': 2,
+    'learner.layer_width': 32,
     'learner.trajectory_length': 10, 'learner.replay_capacity': 100,
     'learner.threads': 1, 'model.nthread': 1,
 }

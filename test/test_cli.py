@@ -29,6 +29,7 @@ from ddpg_manipulation.learning import checkpoint
 
 TINY_SETS = [
     '--set', 'learner.cycles=2', '--set', 'learner.batches=2', '--set', 'learner.evals=4',
+    '--set', 'learner.validation_evals=4',
     '--set', 'learner.layer_width=32', '--set', 'learner.nlayers=2',
     '--set', 'learner.trajectory_length=10', '--set', 'learner.batch_size=32',
 ]
@@ -47,7 +48,12 @@ def test_train_writes_checkpoint_curve_tensorboard_and_summary(tmp_path, capsys)
     summary = json.loads((run_dir / 'summary.json').read_text())
     assert summary['epochs'] == 2 and summary['seed'] == 3 and summary['task'] == 'box_reach'
     assert 0.0 <= summary['final_success_rate'] <= 1.0
-    assert summary['checkpoint'] == str(checkpoint.find_latest(run_dir))
+    # the run's result: its best checkpoint by validation, what the run directory resolves to
+    assert summary['checkpoint'] == str(checkpoint.resolve(run_dir))
+    assert summary['newest_checkpoint'] == str(checkpoint.find_latest(run_dir))
+    best = json.loads((run_dir / 'best.json').read_text())
+    assert run_dir / best['checkpoint'] == Path(summary['checkpoint'])
+    assert summary['result_epoch'] == best['epoch']
     assert summary['wall_time_s'] > 0
     png = (run_dir / 'learning_curve.png').read_bytes()
     assert png.startswith(b'\x89PNG') and len(png) > 5000

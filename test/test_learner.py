@@ -284,3 +284,73 @@ def test_normalizer_follows_every_statistics_change():
     other.update(torch.tensor([[4.0], [4.0]]))  # mean 4, std eps
     norm.load(other.state_dict())
     torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[0.0, -100.0]]))
+
+
+def test_twin_critics_both_learn_and_the_target_takes_the_smaller_value(make_learner,
+                                                                        monkeypatch):
+    learner = make_learner(**{'learner.twin_critics': True})
+    learner.policy_rollout()
+    before = [[p.clone() for p in c.critic_net.parameters()] for c in learner._critics()]
+    obs, next_obs, actions, rewards, terminated = learner.preprocess_sample(
+        learner.replay_buffer.sample(32))
+    # Make the second critic's target say much less: the backup must follow it.
+    with torch.no_grad():
+        learner.critic_2.target_net.net[-1].bias.fill_(-50.0)
+    seen = []
+    original = torch.nn.functional.mse_loss
+
+    def spy(prediction, target):
+        seen.append(target.clone())
+        return original(prediction, target)
+
+    monkeypatch.setattr(torch.nn.functional, 'mse_loss', spy)
+    learner.gradient_step((obs, next_obs, actions, rewards, terminated), 0.98)
+    monkeypatch.undo()
+    next_actions = learner.actor.target(next_obs)
+    low = learner.critic_2.target(next_obs, next_actions)
+    expected = (rewards + 0.98 * (1 - terminated) * low).clamp(-learner.value_bound, 0.0)
+    assert len(seen) == 2 and torch.equal(seen[0], seen[1])
+    torch.testing.assert_close(seen[0], expected)
+    for old, critic in zip(before, learner._critics()):
+        assert any(not torch.equal(a, b) for a, b in zip(old, critic.critic_net.parameters()))
+
+
+def test_delayed_actor_learns_every_kth_update(make_learner):
+    learner = make_learner(**{'learner.actor_delay': 3})
+    learner.policy_rollout()
+    changes = []
+    for _ in range(6):
+        before = [p.clone() for p in learner.actor.action_net.parameters()]
+        learner.train_actor_critic(learner.replay_buffer.sample(16), 0.98)
+        changes.append(any(not torch.equal(a, b) for a, b in
+                           zip(before, learner.actor.action_net.parameters())))
+    assert changes == [False, False, True, False, False, True]
+
+
+def test_the_averaged_actor_trails_the_actor_and_acts_in_evaluation(make_learner):
+    learner = make_learner(**{'learner.average_tau': 0.25})
+    average = learner.actor.average_net
+    assert average is not None
+    start = [p.clone() for p in average.parameters()]
+    learner.save_local = False
+    learner.train(1)  # two cycles: the average moves 1 - 0.75**2 of the way each cycle
+    moved = list(average.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(start, moved))
+    assert not all(torch.equal(a, b) for a, b in zip(moved, learner.actor.action_net.parameters()))
+    obs = torch.zeros(3, 8)
+    learner.actor.evaluation_mode()
+    with torch.no_grad():
+        expected = average(learner.state_norm.normalize_obs(obs.to(learner.device)))
+    torch.testing.assert_close(learner.actor.select_action(learner.state_norm, obs),
+                               expected.clamp(-1, 1))
+
+
+def test_the_layer_normed_critic_has_a_norm_per_hidden_layer(make_learner):
+    learner = make_learner(**{'learner.critic_layer_norm': True, 'learner.nlayers': 3})
+    norms = [m for m in learner.critic.critic_net.modules()
+             if isinstance(m, torch.nn.LayerNorm)]
+    assert len(norms) == 2
+    assert learner.critic.optim.param_groups[0]['params'][0] is next(
+        learner.critic.critic_net.parameters())
+    learner.policy_rollout()
+    learner.train_actor_critic(learner.replay_buffer.sample(16), 0.98)

@@ -30,8 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     :param parser: The subcommand's parser.
     """
     parser.add_argument('--checkpoint', required=True,
-                        help='checkpoint directory, run directory (its newest checkpoint), '
-                             'output directory, fsspec URL, or an exported .onnx policy')
+                        help='checkpoint directory, run directory (its best checkpoint), '
+                             'output directory (its newest run), fsspec URL, or an exported '
+                             '.onnx policy')
+    parser.add_argument('--newest', action='store_true',
+                        help='with a run or output directory: its newest checkpoint instead of '
+                             "its best (the run's result, chosen by validation)")
     parser.add_argument('--task', default=None,
                         help="task the checkpoint must belong to (default: the manifest's)")
     parser.add_argument('--episodes', type=int, default=100,
@@ -95,7 +99,8 @@ def run(args: argparse.Namespace) -> int:
         # Before the evaluation, not after it: a missing GL or writer fails in a second.
         check_video_path(args.render)
         gl_backend()
-    policy = Policy.load(args.checkpoint, task=args.task, device=args.device)
+    policy = Policy.load(args.checkpoint, task=args.task, device=args.device,
+                         newest=args.newest)
     params = task_params(policy, args.task)
     result = evaluate(policy, params, args.episodes, args.seed)
     rendered = None

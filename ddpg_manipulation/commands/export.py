@@ -28,8 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     :param parser: The subcommand's parser.
     """
     parser.add_argument('--checkpoint', required=True,
-                        help='checkpoint directory, run directory (its newest checkpoint), '
+                        help='checkpoint directory, run directory (its best checkpoint), '
                              'output directory, or fsspec URL')
+    parser.add_argument('--newest', action='store_true',
+                        help='with a run or output directory: its newest checkpoint instead of '
+                             "its best (the run's result, chosen by validation)")
     parser.add_argument('--task', default=None,
                         help="task the checkpoint must belong to (default: the manifest's)")
     parser.add_argument('--format', dest='export_format', choices=('onnx', 'torchscript'),
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ddpg_manipulation.policy import Policy, PolicyFileError
 
     try:
-        policy = Policy.load(args.checkpoint, task=args.task)
+        policy = Policy.load(args.checkpoint, task=args.task, newest=args.newest)
         if not hasattr(policy, 'network'):
             raise ExportError(f'{args.checkpoint}: already an exported policy; pass a checkpoint')
         output = args.output or default_output(policy, args.export_format)

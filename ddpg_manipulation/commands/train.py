@@ -234,6 +234,8 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     writer.close()
     last = learner.history[-1] if learner.history else {}
+    best = learner.best if learner.best is not None and learner.best['checkpoint'] else None
+    best_metrics = learner.history[best['epoch'] - 1] if best else {}
     summary = {
         'task': params.task_name,
         'seed': params.seed,
@@ -246,7 +248,13 @@ def run(args: argparse.Namespace) -> int:
         'best_success_rate': max((h['success_rate'] for h in learner.history), default=None),
         'wall_time_s': round(time.perf_counter() - started, 2),
         'device': str(learner.device),
-        'checkpoint': learner.last_checkpoint,
+        # The run's result: the checkpoint of the epoch with the best validation (what eval,
+        # export and the policy node take from this run directory), or the newest without one.
+        'checkpoint': best['checkpoint'] if best else learner.last_checkpoint,
+        'result_epoch': best['epoch'] if best else learner.epoch,
+        'result_success_rate': best_metrics.get('success_rate', last.get('success_rate')),
+        'result_validation_success_rate': best_metrics.get('validation_success_rate'),
+        'newest_checkpoint': learner.last_checkpoint,
         'run_dir': str(run_dir),
         'learning_curve': str(run_dir / 'learning_curve.png') if learner.history else None,
         'demonstrations': graph is not None,

@@ -20,12 +20,18 @@ Layout::
     <output>/<task>/<YYYY_MM_DD_HH_MM_SS>[_<n>]/      a run directory (one per training run)
         checkpoints/epoch_000012/                     one checkpoint
             actor.pt  critic.pt  state_norm.pt  [training_state.pt]  manifest.json
+        best.json                                     which checkpoint is the run's result
         summary.json  history.json  learning_curve.png  tensorboard/
 
 A checkpoint is written into a hidden staging directory next to its final place and renamed into
 place in one step, so a crash never leaves a half checkpoint where a reader looks. Anything that
 takes a checkpoint accepts the checkpoint directory itself, a run directory (its newest complete
 checkpoint) or an output directory (the newest complete checkpoint of any run).
+
+A run's result is its best checkpoint, chosen by validation during training and named in the
+run's ``best.json``; it is kept however many newer checkpoints pruning removes. A run or output
+directory resolves to the best checkpoint of the (newest) run by default, to its newest
+checkpoint on request (``newest=True``), and always to the newest where a run names no best.
 
 Every ``.pt`` file is read with ``torch.load(..., weights_only=True)``: a pickle that carries code
 is refused without running it.
@@ -47,13 +53,14 @@ from typing import Any, Callable
 import fsspec
 import torch
 
-from ddpg_manipulation.atomic import usual_permissions
+from ddpg_manipulation.atomic import usual_permissions, write_json
 from ddpg_manipulation.errors import PackageError
 
 MANIFEST = 'manifest.json'
 FORMAT_VERSION = 1
 MODEL_FILES = ('actor.pt', 'critic.pt', 'state_norm.pt')
 TRAINING_STATE = 'training_state.pt'
+BEST = 'best.json'
 
 
 class CheckpointError(PackageError, ValueError):
@@ -199,7 +206,7 @@ def build_manifest(files: dict[str, bytes], info: dict[str, Any]) -> bytes:
 
 
 def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info: dict[str, Any],
-               keep: int = 0) -> Path:
+               keep: int = 0, protect: Path | None = None) -> Path:
     """
     Write a checkpoint directory atomically (staging directory + rename).
 
@@ -207,6 +214,7 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
         exist.
     :param files: File name -> bytes (``build_files``).
     :param info: Manifest fields (``build_manifest``).
+    :param protect: A checkpoint next to it that pruning keeps in any case (the run's best).
     :param keep: Keep only this many newest checkpoints next to it (0 = keep all); older ones are
         removed only after the new one is in place.
 
@@ -233,7 +241,7 @@ def save_local(checkpoint_dir: str | os.PathLike, files: dict[str, bytes], info:
         if not renamed:  # an error or an interrupt: no staging directory is left behind
             shutil.rmtree(staging, ignore_errors=True)
     if keep > 0:
-        _prune(final.parent, keep)
+        _prune(final.parent, keep, protect)
     return final
 
 
@@ -270,10 +278,65 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _prune(parent: Path, keep: int) -> None:
+def _prune(parent: Path, keep: int, protect: Path | None = None) -> None:
     complete = sorted(p for p in parent.iterdir() if _is_complete(p))
     for old in complete[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+        if protect is None or old.resolve() != protect.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def write_best(run_dir: Path, checkpoint_dir: Path, record: dict[str, Any]) -> Path:
+    """
+    Name a run's best checkpoint in its ``best.json`` (written atomically).
+
+    :param run_dir: The run directory.
+    :param checkpoint_dir: The best checkpoint, inside ``run_dir``.
+    :param record: What made it best (epoch, validation figures).
+
+    :returns: The ``best.json`` path.
+    """
+    relative = Path(checkpoint_dir).resolve().relative_to(Path(run_dir).resolve())
+    return write_json(Path(run_dir) / BEST, {**record, 'checkpoint': relative.as_posix()})
+
+
+def best_of_run(run_dir: Path, task: str | None = None) -> Path | None:
+    """
+    Return the checkpoint a run's ``best.json`` names, if it is complete (and of ``task``).
+
+    :param run_dir: A run directory.
+    :param task: Only a checkpoint of this task counts.
+
+    :returns: The checkpoint directory, or None.
+    """
+    try:
+        record = json.loads((Path(run_dir) / BEST).read_text())
+        candidate = Path(run_dir) / record['checkpoint']
+        manifest = verify(candidate)
+    except (OSError, ValueError, KeyError, TypeError, CheckpointError):
+        return None  # no best named, or it is gone or damaged: the caller takes the newest
+    if task is not None and manifest.get('task') != task:
+        return None
+    return candidate
+
+
+def resolve(path: str | os.PathLike, task: str | None = None, newest: bool = False) -> Path:
+    """
+    Resolve a checkpoint, run or output directory to one checkpoint directory.
+
+    :param path: A checkpoint directory (itself), a run directory or an output directory (its
+        newest run).
+    :param task: Only consider checkpoints of this task.
+    :param newest: Take the newest checkpoint of the run instead of its best.
+
+    :returns: The checkpoint directory.
+    """
+    root = Path(path).expanduser()
+    if (root / MANIFEST).is_file():
+        return root
+    latest = find_latest(root, task)
+    if newest or latest.parent.name != 'checkpoints':
+        return latest
+    return best_of_run(latest.parent.parent, task) or latest
 
 
 def _is_complete(path: Path) -> bool:
@@ -376,17 +439,18 @@ def _torch_load(data: bytes, where: str) -> Any:
 
 def load(
     path: str | os.PathLike, expected: dict[str, Any] | None = None, with_critic: bool = True,
-    with_training_state: bool = False,
+    with_training_state: bool = False, newest: bool = False,
 ) -> Checkpoint:
     """
     Load and verify a checkpoint from a local directory or an fsspec URL.
 
-    :param path: Checkpoint directory, run or output directory (newest complete checkpoint), or
+    :param path: Checkpoint directory, run or output directory (see :func:`resolve`), or
         URL.
     :param expected: Manifest fields that must match (e.g. task, config_hash, sizes); a mismatch is
         an error naming both values.
     :param with_critic: Also load the critic.
     :param with_training_state: Also load the training state (resume).
+    :param newest: Resolve a run or output directory to its newest checkpoint, not its best.
 
     :returns: The loaded checkpoint.
     """
@@ -397,7 +461,7 @@ def load(
             raise CheckpointError(f'{local}: no such checkpoint directory')
         if not (local / MANIFEST).is_file():
             task = expected.get('task') if expected else None
-            local = find_latest(local, task)
+            local = resolve(local, task, newest)
         text = str(local)
     manifest = verify(text)
     for key, value in (expected or {}).items():

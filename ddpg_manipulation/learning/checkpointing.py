@@ -106,11 +106,15 @@ def training_state(learner: Learner) -> dict[str, Any]:
         'demo_transitions': learner.demo_transitions,
         'policy_transitions': learner.policy_transitions,
         'epochs_requested': learner.epochs_requested,
+        'updates': learner.updates,
+        'best': learner.best,
         'history': learner.history,
         'initial_injections_done': learner.initial_injections_done,
         'torch_rng': torch.get_rng_state(),
         **{key: generator.get_state() for key, generator in _generators(learner).items()},
     }
+    if learner.critic_2 is not None:
+        state['critic_2'] = learner.critic_2.state_dict()
     if learner.device.type == 'cuda':  # a CUDA replay storage draws its indices there
         state['cuda_rng'] = torch.cuda.get_rng_state(learner.device)
     graph_state = getattr(learner.graph, 'state_dict', None)
@@ -141,8 +145,17 @@ def save(learner: Learner, is_local: bool) -> None:
         target = learner.run_dir / 'checkpoints' / name
         if target.exists():  # saved this epoch already (e.g. stop right after a save)
             return
+        best = learner.best
+        if best is not None and best['epoch'] == learner.epoch and not learner.cycle:
+            best['checkpoint'] = str(target)  # this epoch is the best so far
+        kept = Path(best['checkpoint']) if best is not None and best['checkpoint'] else None
         learner.last_checkpoint = str(
-            checkpoint.save_local(target, files, info, learner.keep_checkpoints))
+            checkpoint.save_local(target, files, info, learner.keep_checkpoints, kept))
+        if best is not None and kept == target and best['validation'] is not None:
+            success, distance = best['validation']
+            checkpoint.write_best(learner.run_dir, target, {
+                'epoch': best['epoch'], 'validation_success_rate': success,
+                'validation_distance': distance})
     else:
         if not learner.cloud_url:
             raise ValueError('save_cloud needs cloud_url (an fsspec URL)')
@@ -191,7 +204,7 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
     :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
     """
     loaded = checkpoint.load(path, expected_manifest(learner.params, learner.plant),
-                             with_critic=True, with_training_state=True)
+                             with_critic=True, with_training_state=True, newest=True)
     state = loaded.training_state
     if state is None:
         raise checkpoint.CheckpointError(f'{loaded.path}: holds no training state to resume')
@@ -214,6 +227,10 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.demo_transitions = int(state['demo_transitions'])
         learner.policy_transitions = int(state['policy_transitions'])
         learner.epochs_requested = int(state['epochs_requested'])
+        learner.updates = int(state.get('updates', 0))
+        learner.best = state.get('best')
+        if learner.critic_2 is not None:
+            learner.critic_2.load(state['critic_2'])
         learner.history = list(state['history'])
         learner.initial_injections_done = bool(state['initial_injections_done'])
         torch.set_rng_state(state['torch_rng'])

@@ -45,7 +45,7 @@ import torch.nn.functional as F
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning import checkpoint, checkpointing
 from ddpg_manipulation.learning.devices import resolve_device
-from ddpg_manipulation.learning.networks import Actor, Critic
+from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
 from ddpg_manipulation.learning.normalizer import Normalizer
 from ddpg_manipulation.learning.replay_buffer import ReplayBuffer
 from ddpg_manipulation.learning.threads import TrainingThreads
@@ -149,10 +149,14 @@ class Learner:
                            p.learner_actor_lr, p.learner_random_eps, p.learner_action_clip)
         self.actor.noise_std = p.learner_noise_std
         self.actor.generator = torch.Generator().manual_seed(p.seed + 1)
-        self.critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
-                             p.learner_critic_lr)
+        self.critic = self._new_critic()
+        # TD3's second critic: the value target takes the smaller of the two estimates.
+        self.critic_2 = self._new_critic() if p.learner_twin_critics else None
+        if p.learner_average_tau > 0:
+            self.actor.keep_average()
         self.actor.to(self.device)
-        self.critic.to(self.device)
+        for critic in self._critics():
+            critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
                                      clip_range=p.learner_normalizer_clip)
         self.replay_buffer.reset()
@@ -167,7 +171,23 @@ class Learner:
         self.epochs_requested = 0
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
+        self.updates = 0  # gradient steps so far (the actor learns every learner_actor_delay)
+        # The epoch whose validation was best: the result of the run (see checkpointing).
+        self.best: dict[str, Any] | None = None
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
+
+    def _new_critic(self) -> Critic:
+        p = self.params
+        size_s, size_a = 2 * self.plant.state_dimension, self.plant.action_dimension
+        critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
+                        p.learner_critic_lr)
+        if p.learner_critic_layer_norm:
+            critic.set_network(CriticNetwork.layer_normed(size_s, size_a, p.learner_nlayers,
+                                                          p.learner_layer_width))
+        return critic
+
+    def _critics(self) -> list[Critic]:
+        return [self.critic] if self.critic_2 is None else [self.critic, self.critic_2]
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -387,18 +407,32 @@ class Learner:
         Update the critic, then the actor, on one preprocessed batch.
 
         The target networks are not moved here: they follow once per cycle (see ``_cycle``).
+        With TD3's options the target action is smoothed with clipped noise, the target value
+        is the smaller of two critics' and the actor learns every ``learner_actor_delay`` steps.
 
         :param batch: What :meth:`preprocess_sample` returns.
         :param discount_factor: Discount of future rewards.
         """
+        p = self.params
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
-            next_q = self.critic.target(next_obs, self.actor.target(next_obs))
+            next_actions = self.actor.target(next_obs)
+            if p.learner_target_noise > 0:
+                noise = torch.randn_like(next_actions) * p.learner_target_noise
+                limit = p.learner_target_noise_clip
+                next_actions = (next_actions + noise.clamp(-limit, limit)).clamp(
+                    -self.actor.action_clip, self.actor.action_clip)
+            next_q = self.critic.target(next_obs, next_actions)
+            if self.critic_2 is not None:
+                next_q = torch.minimum(next_q, self.critic_2.target(next_obs, next_actions))
             target_q = rewards + discount_factor * (1.0 - terminated) * next_q
             # Rewards lie in [-1, 0], so every return does too: clipping only removes error.
             target_q = target_q.clamp(-self.value_bound, 0.0)
-        critic_loss = F.mse_loss(self.critic(obs, actions), target_q)
-        self.critic.backward_step(critic_loss)
+        for critic in self._critics():
+            critic.backward_step(F.mse_loss(critic(obs, actions), target_q))
+        self.updates += 1
+        if self.updates % p.learner_actor_delay:
+            return
 
         # The actor's loss needs gradients through the critic's input, not of its weights:
         # freezing them skips a third of that backward pass.
@@ -406,7 +440,7 @@ class Learner:
         try:
             policy_actions = self.actor(obs)
             actor_loss = -self.critic(obs, policy_actions).mean()
-            penalty = self.params.learner_action_l2 * policy_actions.square().mean()
+            penalty = p.learner_action_l2 * policy_actions.square().mean()
             self.actor.backward_step(actor_loss + penalty)
         finally:
             self.critic.critic_net.requires_grad_(True)
@@ -442,6 +476,7 @@ class Learner:
                 self._cycle()
                 self.cycle += 1
             success_rate, distance = self.eval_agent()
+            validation = self.validate()
             self.epoch += 1
             self.cycle = 0
             self.epoch_elapsed = 0.0
@@ -455,9 +490,16 @@ class Learner:
                 'replay_size': len(self.replay_buffer),
                 'threads': self.threads.most_used(),
             }
+            if validation is not None:
+                metrics['validation_success_rate'], metrics['validation_distance'] = validation
+            metrics['best'] = self._is_best(validation)
+            if metrics['best']:
+                self.best = {'epoch': self.epoch, 'validation': validation, 'checkpoint': None}
             self.history.append(metrics)
             stopping = self.stop_event.is_set()
-            if checkpointing.is_due(self.epoch, p.learner_checkpoint_every, last_epoch, stopping):
+            # The best epoch is always saved: it is the result of the run.
+            if (metrics['best'] and validation is not None) or checkpointing.is_due(
+                    self.epoch, p.learner_checkpoint_every, last_epoch, stopping):
                 self.save_checkpoints()
             self._report(metrics)
             if stopping:
@@ -481,7 +523,10 @@ class Learner:
         # One soft update of the targets per cycle, after all of its gradient steps (as the
         # reference does; tau is sized for it), not one per update.
         self.actor.update_target(p.learner_tau)
-        self.critic.update_target(p.learner_tau)
+        for critic in self._critics():
+            critic.update_target(p.learner_tau)
+        if self.actor.average_net is not None:
+            self.actor.update_average(p.learner_average_tau)
 
     def _report(self, metrics: dict[str, Any]) -> None:
         if self.progress is not None:
@@ -498,8 +543,30 @@ class Learner:
 
         :returns: Success rate and mean final relative distance.
         """
-        generator = torch.Generator().manual_seed(self.params.seed + 10_000)
-        count = self.params.learner_evals
+        return self._evaluate(self.params.seed + 10_000, self.params.learner_evals)
+
+    def validate(self) -> tuple[float, float] | None:
+        """
+        Evaluate on the validation episodes, which choose the best epoch.
+
+        ``learner_validation_evals`` episodes with their own seed: the choice of the best epoch
+        is not made on the episodes whose success rate is reported.
+
+        :returns: Success rate and mean final relative distance, or None without validation.
+        """
+        count = self.params.learner_validation_evals
+        return self._evaluate(self.params.seed + 20_000, count) if count > 0 else None
+
+    def _is_best(self, validation: tuple[float, float] | None) -> bool:
+        # Higher success first, then a smaller distance; without validation the newest epoch.
+        if validation is None or self.best is None:
+            return True
+        success, distance = validation
+        best_success, best_distance = self.best['validation']
+        return success > best_success or (success == best_success and distance < best_distance)
+
+    def _evaluate(self, seed: int, count: int) -> tuple[float, float]:
+        generator = torch.Generator().manual_seed(seed)
         starts = self.plant.sample_start_states(count, generator)
         goals = self.plant.sample_goal_states(count, generator)
         was_training = self.actor.training
@@ -562,9 +629,13 @@ def format_metrics(metrics: dict[str, Any]) -> str:
 
     :returns: The line.
     """
+    validation = ''
+    if 'validation_success_rate' in metrics:
+        mark = '  best' if metrics.get('best') else ''
+        validation = f'  validation {metrics["validation_success_rate"]:.2f}{mark}'
     return (
         f'epoch {metrics["epoch"]:3d}  success {metrics["success_rate"]:.2f}  '
-        f'rel. distance {metrics["relative_distance"]:.3f}  '
+        f'rel. distance {metrics["relative_distance"]:.3f}{validation}  '
         f'demo share {metrics["demo_share"]:.2f}  time {metrics["epoch_time"]:.1f} s'
     )
 

@@ -57,7 +57,8 @@ def soft_update(network: torch.nn.Module, target: torch.nn.Module, tau: float) -
     return target
 
 
-def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.Module]:
+def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int,
+        layer_norm: bool = False) -> list[nn.Module]:
     """
     Build the layers of a multilayer perceptron: linear layers with ReLU between them.
 
@@ -65,6 +66,7 @@ def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.
     :param size_out: Output size.
     :param nlayers: Number of linear layers.
     :param layer_width: Width of the hidden layers.
+    :param layer_norm: Normalize each hidden layer's output (LayerNorm) before its ReLU.
 
     :returns: The layers, to wrap in ``nn.Sequential`` (with an output activation if needed).
     """
@@ -73,7 +75,10 @@ def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int) -> list[nn.
     layers: list[nn.Module] = []
     width_in = size_in
     for _ in range(nlayers - 1):
-        layers += [nn.Linear(width_in, layer_width), nn.ReLU()]
+        layers.append(nn.Linear(width_in, layer_width))
+        if layer_norm:
+            layers.append(nn.LayerNorm(layer_width))
+        layers.append(nn.ReLU())
         width_in = layer_width
     layers.append(nn.Linear(width_in, size_out))
     return layers
@@ -117,6 +122,26 @@ class CriticNetwork(nn.Module):
     def __init__(self, size_s: int, size_a: int, nlayers: int, layer_width: int) -> None:
         super().__init__()
         self.net = nn.Sequential(*mlp(size_s + size_a, 1, nlayers, layer_width))
+
+    @classmethod
+    def layer_normed(cls, size_s: int, size_a: int, nlayers: int,
+                     layer_width: int) -> CriticNetwork:
+        """
+        Build the critic network with LayerNorm after each hidden layer.
+
+        Normalized hidden features keep the value estimate from drifting with the scale of its
+        own inputs, which steadies the bootstrapped target.
+
+        :param size_s: Observation size (state and goal).
+        :param size_a: Action size.
+        :param nlayers: Number of linear layers.
+        :param layer_width: Width of the hidden layers.
+
+        :returns: The network.
+        """
+        network = cls(size_s, size_a, nlayers, layer_width)
+        network.net = nn.Sequential(*mlp(size_s + size_a, 1, nlayers, layer_width, True))
+        return network
 
     def forward(self, state: torch.FloatTensor, action: torch.FloatTensor) -> torch.FloatTensor:
         """
@@ -164,11 +189,18 @@ class Actor:
         self.noise_std = 0.2  # Gaussian exploration noise; the learner sets it from its params
         self.generator: torch.Generator | None = None  # exploration RNG; global torch if None
         self.training = True
+        # An exponentially averaged copy of the action net (see keep_average), or None.
+        self.average_net: DDP | None = None
 
     @property
     def device(self) -> torch.device:
         """Return the device the actor's networks are on."""
         return next(self.action_net.parameters()).device
+
+    @property
+    def acting_net(self) -> DDP:
+        """Return the network that acts in evaluation mode: the average if kept, else the net."""
+        return self.average_net if self.average_net is not None else self.action_net
 
     def to(self, device: torch.device | str) -> Actor:
         """
@@ -179,14 +211,36 @@ class Actor:
         :returns: This actor.
         """
         _move(device, self.action_net, self.target_net, self.optim)
+        if self.average_net is not None:
+            self.average_net.to(device)
         return self
+
+    def keep_average(self) -> None:
+        """
+        Keep an exponentially averaged copy of the action net, which acts in evaluation mode.
+
+        Training moves the action net by every gradient step; its average over many steps
+        changes slowly, and with it the policy that is evaluated, saved and deployed.
+        """
+        self.average_net = copy.deepcopy(self.action_net).requires_grad_(False)
+
+    def update_average(self, tau: float) -> None:
+        """
+        Move the averaged copy a fraction ``tau`` towards the action net.
+
+        :param tau: Averaging fraction, in [0, 1].
+        """
+        if self.average_net is None:
+            raise RuntimeError('update_average: the actor keeps no average (keep_average)')
+        soft_update(self.action_net, self.average_net, tau)
 
     def select_action(self, state_norm: Normalizer, obs: torch.FloatTensor) -> torch.FloatTensor:
         """
         Select an action for the given input observation (state, goal).
 
         If in train mode, samples noise and chooses completely random actions with probability
-        ``self.eps``. If in evaluation mode, only clips the action to the maximum value.
+        ``self.eps``. If in evaluation mode, only clips the action to the maximum value (and
+        acts with the averaged network where the actor keeps one, see :meth:`keep_average`).
 
         :param state_norm: State normalizer.
         :param obs: Input observation, shape (batch, size_s).
@@ -194,7 +248,8 @@ class Actor:
         :returns: Normalized actions, shape (batch, size_a).
         """
         with torch.inference_mode():
-            actions = self.action_net(state_norm.normalize_obs(obs.to(self.device)))
+            net = self.action_net if self.training else self.acting_net
+            actions = net(state_norm.normalize_obs(obs.to(self.device)))
             if self.training:
                 # Drawn on the CPU whatever the device: the generator is a CPU generator, and a
                 # seed explores the same way on every device.
@@ -265,14 +320,32 @@ class Actor:
         :param checkpoint: dict containing loaded data.
         """
         _load_into(checkpoint, 'actor', self.action_net, self.target_net, self.optim)
+        if self.average_net is not None:
+            # A checkpoint from a run without an average starts it at the loaded net.
+            average = checkpoint.get('average', checkpoint['net'])
+            try:
+                self.average_net.load_state_dict(average)
+            except (RuntimeError, KeyError) as error:
+                raise ValueError(f'actor checkpoint: average does not fit: {error}') from error
 
     def save(self, f: io.BufferedWriter) -> None:
         """
-        Save data for the actor.
+        Save data for the actor (with ``average``, the averaged net, where one is kept).
 
         :param f: Binary file (or path) to write to.
         """
-        torch.save(_state(self.action_net, self.target_net, self.optim), f)
+        torch.save(self.state_dict(), f)
+
+    def state_dict(self) -> dict[str, Any]:
+        """
+        Return what :meth:`save` writes: the nets, the optimizer state, the average if kept.
+
+        :returns: A dict of CPU tensors (``weights_only``-loadable).
+        """
+        state = _state(self.action_net, self.target_net, self.optim)
+        if self.average_net is not None:
+            state['average'] = _on_cpu(self.average_net.state_dict())
+        return state
 
 
 class Critic:
@@ -300,6 +373,19 @@ class Critic:
     def device(self) -> torch.device:
         """Return the device the critic's networks are on."""
         return next(self.critic_net.parameters()).device
+
+    def set_network(self, network: CriticNetwork) -> None:
+        """
+        Train another critic network (e.g. :meth:`CriticNetwork.layer_normed`) in its place.
+
+        Target and optimizer start afresh for it, with the same learning rate.
+
+        :param network: The new network, before any training.
+        """
+        lr = self.optim.param_groups[0]['lr']
+        self.critic_net = network.to(self.device)
+        self.target_net = copy.deepcopy(network).requires_grad_(False)
+        self.optim = _adam(self.critic_net.parameters(), lr)
 
     def to(self, device: torch.device | str) -> Critic:
         """
@@ -367,7 +453,15 @@ class Critic:
 
         :param f: Binary file (or path) to write to.
         """
-        torch.save(_state(self.critic_net, self.target_net, self.optim), f)
+        torch.save(self.state_dict(), f)
+
+    def state_dict(self) -> dict[str, Any]:
+        """
+        Return what :meth:`save` writes: the net, its target and the optimizer state.
+
+        :returns: A dict of CPU tensors (``weights_only``-loadable).
+        """
+        return _state(self.critic_net, self.target_net, self.optim)
 
 
 def _move(device: torch.device | str, net: nn.Module, target: nn.Module,
