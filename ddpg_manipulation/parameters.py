@@ -219,6 +219,10 @@ class Parameters:
         'on the normalized action (TD3; 0 = off)', NON_NEGATIVE)
     learner_target_noise_clip: float = key(
         0.5, 'the target-policy noise is clipped to +- this', NON_NEGATIVE)
+    learner_cuda_graphs: bool = key(
+        False, 'on a CUDA device, capture one DDPG update as a CUDA graph and replay it for '
+        'every batch (one launch instead of dozens; not with `actor_delay` > 1). Off until '
+        'measured faster on a GPU (`python -m bench gpu`)')
     learner_actor_delay: int = key(
         1, 'critic updates per actor update (TD3 delayed policy updates; 1 = every update)',
         POSITIVE)

@@ -203,3 +203,21 @@ def test_report_rewrites_only_the_readme_table(quick_run: tuple[Path, str],
                    '--readme', str(readme))
     assert done.returncode == 2 and 'bench-table:begin' in done.stderr
     assert readme.read_text() == 'no markers\n'
+
+
+def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path) -> None:
+    done = _python('-m', 'bench.seeds', '--quick', '--tasks', 'box_reach', '--seeds', '3', '4',
+                   '--jobs', '2', '--out', str(tmp_path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = _strict_json(tmp_path / 'seeds.json')
+    runs = data['details']['runs']
+    assert [(r['task'], r['seed']) for r in runs] == [('box_reach', 3), ('box_reach', 4)]
+    for run in runs:
+        assert 0.0 <= run['test_success_rate'] <= 1.0
+        assert run['epochs'] == len(run['curve']) == 1
+        assert run['result_checkpoint'].startswith('epoch_')
+    figures = data['figures']
+    assert figures['box_reach_runs'] == 2 and 'box_reach_median_first_epoch' in figures
+    assert {t['key'] for t in data['targets']} >= {'box_reach_worst_test_success',
+                                                   'box_reach_worst_lowest_after'}
+    assert Path(data['details']['figure']).read_bytes().startswith(b'\x89PNG')

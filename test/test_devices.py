@@ -150,3 +150,36 @@ def test_train_summary_and_eval_name_the_device(tmp_path, capsys):
     assert main(['eval', '--checkpoint', str(output), '--episodes', '2', '--device',
                  'tpu']) == 1
     assert "--device 'tpu': expected auto, cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(NO_CUDA, reason='needs CUDA')
+@pytest.mark.parametrize('twin', [False, True])
+def test_a_cuda_graph_update_equals_the_eager_update(twin):
+    learners = []
+    for graphs in (False, True):
+        learner = build_learner(ParameterContainer('box_reach', {
+            **TINY, 'learner.cuda_graphs': graphs, 'learner.twin_critics': twin}),
+            device='cuda', save_local=False, verbose=False)
+        learner.policy_rollout()
+        torch.manual_seed(0)
+        learner.train_batches(8, 32, 0.98)  # 3 eager, then captured and replayed
+        learners.append(learner)
+    eager, graphed = learners
+    assert graphed._graphed is not None and graphed._graphed.graph is not None
+    assert eager.updates == graphed.updates == 8
+    for a, b in zip(eager.actor.action_net.parameters(), graphed.actor.action_net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    for a, b in zip(eager.critic.critic_net.parameters(), graphed.critic.critic_net.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_checkpoint_of_a_captured_run_loads_anywhere(make_learner):
+    learner = make_learner()
+    for group in learner.actor.optim.param_groups:  # as a run with CUDA graphs saves it
+        group['capturable'] = True
+    learner.train(1)
+    fresh = make_learner()
+    fresh.load_models(Path(learner.last_checkpoint), is_local=True)
+    assert not any(g['capturable'] for g in fresh.actor.optim.param_groups)
+    fresh.save_local = False
+    fresh.train(1)

@@ -185,6 +185,7 @@ def load(learner: Learner, path: Path | str, is_local: bool) -> None:
         learner.actor.load(loaded.actor)
         learner.critic.load(loaded.critic)
         learner.state_norm.load(loaded.state_norm)
+        learner._graphed = None  # a captured update refers to the replaced optimizer state
     except ValueError as error:
         raise checkpoint.CheckpointError(f'{loaded.path}: {error}') from error
     learner.last_checkpoint = loaded.path
@@ -215,6 +216,7 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.actor.load(loaded.actor)
         learner.critic.load(loaded.critic)
         learner.state_norm.load(loaded.state_norm)
+        learner._graphed = None  # a captured update refers to the replaced optimizer state
         if with_buffer:
             learner.replay_buffer.load_state_dict(state['replay_buffer'])
         load_graph_state = getattr(learner.graph, 'load_state_dict', None)

@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning import checkpoint, checkpointing
+from ddpg_manipulation.learning.cuda_graph import GraphedStep
 from ddpg_manipulation.learning.devices import resolve_device
 from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
 from ddpg_manipulation.learning.normalizer import Normalizer
@@ -172,6 +173,9 @@ class Learner:
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
         self.updates = 0  # gradient steps so far (the actor learns every learner_actor_delay)
+        # The update captured as a CUDA graph (learner.cuda_graphs), made at the first cycle.
+        self._graphed: GraphedStep | None = None
+        self._graphed_discount = 0.0
         # The epoch whose validation was best: the result of the run (see checkpointing).
         self.best: dict[str, Any] | None = None
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
@@ -399,8 +403,26 @@ class Learner:
         data = self.replay_buffer.sample_batches(batches, batch_size)
         preprocessed = [x.unflatten(0, (batches, batch_size))
                         for x in self.preprocess_sample(data.reshape(-1))]
+        graphed = self._graphed_step(discount_factor)
         for i in range(batches):
-            self.gradient_step(tuple(x[i] for x in preprocessed), discount_factor)
+            batch = tuple(x[i] for x in preprocessed)
+            if graphed is None:
+                self.gradient_step(batch, discount_factor)
+            else:  # the same update, replayed as one CUDA graph
+                self.updates += 1
+                graphed(batch)
+
+    def _graphed_step(self, discount_factor: float) -> GraphedStep | None:
+        p = self.params
+        if not (p.learner_cuda_graphs and self.device.type == 'cuda'
+                and p.learner_actor_delay == 1):
+            return None  # a delayed actor makes updates differ: they cannot share one graph
+        if self._graphed is None or self._graphed_discount != discount_factor:
+            optimizers = [self.actor.optim, *(c.optim for c in self._critics())]
+            self._graphed = GraphedStep(
+                lambda batch: self._update(batch, discount_factor, learn_actor=True), optimizers)
+            self._graphed_discount = discount_factor
+        return self._graphed
 
     def gradient_step(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
         """
@@ -413,6 +435,12 @@ class Learner:
         :param batch: What :meth:`preprocess_sample` returns.
         :param discount_factor: Discount of future rewards.
         """
+        self.updates += 1
+        self._update(batch, discount_factor,
+                     learn_actor=self.updates % self.params.learner_actor_delay == 0)
+
+    def _update(self, batch: tuple[torch.Tensor, ...], discount_factor: float,
+                learn_actor: bool) -> None:
         p = self.params
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
@@ -430,8 +458,7 @@ class Learner:
             target_q = target_q.clamp(-self.value_bound, 0.0)
         for critic in self._critics():
             critic.backward_step(F.mse_loss(critic(obs, actions), target_q))
-        self.updates += 1
-        if self.updates % p.learner_actor_delay:
+        if not learn_actor:
             return
 
         # The actor's loss needs gradients through the critic's input, not of its weights:

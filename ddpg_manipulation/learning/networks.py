@@ -503,6 +503,11 @@ def _load_into(
         net.load_state_dict(checkpoint['net'])
         target.load_state_dict(checkpoint.get('target', checkpoint['net']))
         if 'optim' in checkpoint:
+            # Whether steps may be captured in a CUDA graph is the loader's choice, not the
+            # saver's: capturable steps cost more where nothing captures them.
+            capturable = [group.get('capturable', False) for group in optim.param_groups]
             optim.load_state_dict(checkpoint['optim'])
+            for group, flag in zip(optim.param_groups, capturable):
+                group['capturable'] = flag
     except (RuntimeError, KeyError, ValueError) as error:
         raise ValueError(f'{what} checkpoint does not fit the network: {error}') from None
