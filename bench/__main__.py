@@ -44,7 +44,7 @@ from bench.report import markdown, normalize
 
 BENCHMARKS = (
     'rollout_throughput', 'update_throughput', 'epoch_time', 'planner_speed', 'contention',
-    'reach', 'memory', 'time_to_success', 'policy_latency', 'export_latency',
+    'reach', 'memory', 'time_to_success', 'policy_latency', 'export_latency', 'gpu',
 )
 # Modules of bench/ that the benchmarks share: not benchmarks themselves.
 SHARED = ('bare_ddpg', 'latency', 'learners', 'machine', 'raw_physics', 'report', 'result',

@@ -29,6 +29,7 @@ import sys
 from typing import Any
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ('box_push', 'planar_hand')
@@ -71,6 +72,14 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     'memory': {
         'figures': ['peak_rss_gb', 'rss_built_mb', 'rss_final_mb', 'growth_after_full'],
+        'nullable': [],
+        'ratios': [],
+    },
+    # Where torch sees CUDA the GPU figures are measured; elsewhere the result says it skipped.
+    'gpu': {
+        'figures': [f'{t}_{k}_updates_per_s' for t in TASKS for k in ('cpu', 'cuda',
+                                                                       'cuda_graphs')]
+        if torch.cuda.is_available() else [],
         'nullable': [],
         'ratios': [],
     },
@@ -221,3 +230,12 @@ def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path
     assert {t['key'] for t in data['targets']} >= {'box_reach_worst_test_success',
                                                    'box_reach_worst_lowest_after'}
     assert Path(data['details']['figure']).read_bytes().startswith(b'\x89PNG')
+
+
+def test_gpu_benchmark_says_why_it_skipped(quick_run: tuple[Path, str]) -> None:
+    data = _strict_json(quick_run[0] / 'gpu.json')
+    if torch.cuda.is_available():
+        assert data['config']['gpu'] and data['figures']
+    else:
+        assert data['notes'] == ['skipped: torch sees no CUDA device on this machine']
+        assert data['figures'] == {}
