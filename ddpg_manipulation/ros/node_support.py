@@ -248,8 +248,9 @@ class ThrottledLogger:
         """
         suppressed = self._throttle(key, monotonic())
         if suppressed is not None:
-            log = getattr(self._logger, 'warning', None) or self._logger.warn
-            log(with_suppressed(message, suppressed))
+            # One call site, one severity (rclpy refuses a call site that changes it): every
+            # kind of warning goes through this line at WARN.
+            self._logger.warning(with_suppressed(message, suppressed))
 
 
 def diagnostic_array(node: Any, name: str, level: str, message: str,

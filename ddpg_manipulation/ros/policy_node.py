@@ -267,7 +267,11 @@ class PolicyNode(LifecycleNode):
         ok, message = controller.reload(
             lambda: self._loader(target, output_dir, self.values['task'],
                                  self.values['threads']))
-        (self.get_logger().info if ok else self.get_logger().error)(message)
+        # Two call sites: rclpy ties each logging call site to one severity.
+        if ok:
+            self.get_logger().info(message)
+        else:
+            self.get_logger().error(message)
         return ok, message
 
     def _on_reload(self, request: Trigger.Request, response: Trigger.Response

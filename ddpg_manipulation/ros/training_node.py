@@ -127,9 +127,14 @@ class TrainingNode(Node):
         self.announced = path
 
     def _log(self, level: str, message: str) -> None:
+        # One call site per severity: rclpy refuses a call site whose severity changes.
         logger = self.get_logger()
-        {'info': logger.info, 'error': logger.error}.get(
-            level, getattr(logger, 'warning', logger.info))(message)
+        if level == 'error':
+            logger.error(message)
+        elif level == 'warning':
+            logger.warning(message)
+        else:
+            logger.info(message)
 
     def _check_done(self) -> None:
         if self.run.done and self.exit_code is None:
