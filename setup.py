@@ -86,10 +86,10 @@ setup(
     entry_points={
         'console_scripts': [
             'ddpg-manipulation = ddpg_manipulation.cli:main',
-            'planner_bridge_node = ddpg_manipulation.ros.planner_bridge_node:main',
-            'training_node = ddpg_manipulation.ros.training_node:main',
-            'policy_node = ddpg_manipulation.ros.policy_node:main',
-            'sim_node = ddpg_manipulation.ros.sim_node:main',
+            'planner_bridge_node = ddpg_manipulation.ros.executables:planner_bridge_node',
+            'training_node = ddpg_manipulation.ros.executables:training_node',
+            'policy_node = ddpg_manipulation.ros.executables:policy_node',
+            'sim_node = ddpg_manipulation.ros.executables:sim_node',
         ],
     },
 )

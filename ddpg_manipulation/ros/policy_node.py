@@ -64,6 +64,7 @@ from ddpg_manipulation.ros.policy_logic import (
     PolicyController,
     TaskContext,
 )
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 
 _SPECS = {spec.name: spec for spec in POLICY_PARAMS}
 
@@ -280,10 +281,21 @@ class PolicyNode(LifecycleNode):
         return response
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation policy_node``."""
-    return run_node(PolicyNode, args, multithreaded=True, name='policy_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation policy_node``) enters through
+    :func:`.executables.policy_node`, which installs the stop handlers before this module loads
+    and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(PolicyNode, args, multithreaded=True, name='policy_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))

@@ -43,6 +43,7 @@ from ddpg_manipulation.ros.node_support import (
     ThrottledLogger,
 )
 from ddpg_manipulation.ros.params import load_task
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 from ddpg_manipulation.ros.training_logic import (
     diagnostic_values,
     select_device,
@@ -158,10 +159,21 @@ class TrainingNode(Node):
         return self.run.exit_code if self.run.error is not None else EXIT_OK
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation training_node``."""
-    return run_node(TrainingNode, args, multithreaded=True, name='training_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation training_node``) enters through
+    :func:`.executables.training_node`, which installs the stop handlers before this module loads
+    and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(TrainingNode, args, multithreaded=True, name='training_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))
