@@ -36,6 +36,7 @@ from ddpg_manipulation.ros.bridge_logic import (
     BRIDGE_PARAMS,
     DemonstrationSourceRunner,
 )
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.messages import fill_multiarray
 from ddpg_manipulation.ros.node_support import (
     declare_parameters,
@@ -65,7 +66,7 @@ class PlannerBridgeNode(Node):
     :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
-    def __init__(self, graph_factory: Any = None, **kwargs: Any) -> None:
+    def __init__(self, graph_factory: GraphFactory | None = None, **kwargs: Any) -> None:
         super().__init__('planner_bridge_node', **kwargs)
         self.values = declare_parameters(self, BRIDGE_PARAMS)
         self.params = load_task(self.values['task'], bridge_overrides(self.values))

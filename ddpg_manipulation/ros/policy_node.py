@@ -44,6 +44,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
+from ddpg_manipulation.ros.interfaces import PolicyLoader
 from ddpg_manipulation.ros.joint_map import describe
 from ddpg_manipulation.ros.messages import float64_array, float64_values, LayoutError
 from ddpg_manipulation.ros.node_support import (
@@ -78,11 +79,11 @@ class PolicyNode(LifecycleNode):
     :param kwargs: Passed to the rclpy node (context, parameter_overrides, ...).
     """
 
-    def __init__(self, loader: Any = None, **kwargs: Any) -> None:
+    def __init__(self, loader: PolicyLoader | None = None, **kwargs: Any) -> None:
         super().__init__('policy_node', **kwargs)
         self.values = declare_parameters(self, POLICY_PARAMS)
         reject_invalid_changes(self, POLICY_PARAMS)
-        self._loader = loader or load_policy
+        self._loader: PolicyLoader = loader or load_policy
         self._warn = ThrottledLogger(self, self.values['warn_period'])
         self.controller: PolicyController | None = None
         self._control_group = MutuallyExclusiveCallbackGroup()

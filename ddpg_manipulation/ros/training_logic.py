@@ -32,8 +32,9 @@ import os
 import sys
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TYPE_CHECKING
 
+from ddpg_manipulation.ros.interfaces import DemonstrationSource, GraphFactory
 from ddpg_manipulation.ros.params import (
     at_least,
     non_negative,
@@ -43,6 +44,9 @@ from ddpg_manipulation.ros.params import (
     parse_overrides,
     task_spec,
 )
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
 
 DEVICES = ('auto', 'cpu', 'cuda')
 
@@ -168,14 +172,14 @@ class TrainingRun:
         ``planner.search.demonstration_graph``.
     """
 
-    def __init__(self, params: Any, epochs: int = 0, output_dir: str = 'runs',
+    def __init__(self, params: ParameterContainer, epochs: int = 0, output_dir: str = 'runs',
                  source: str = 'topic', queue_capacity: int = 256,
                  reuse_demonstrations: bool = True, min_demonstrations: int = 0,
                  keep_checkpoints: int = 3,
                  on_epoch: Callable[[dict[str, Any]], None] | None = None,
                  on_checkpoint: Callable[[str], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
-                 graph_factory: Callable[[Any], Any] | None = None) -> None:
+                 graph_factory: GraphFactory | None = None) -> None:
         from ddpg_manipulation.learning import checkpoint
         from ddpg_manipulation.learning.learner import build_learner
         from ddpg_manipulation.ros.demo_queue import DemonstrationQueue
@@ -325,7 +329,7 @@ class TrainingRun:
         }
 
 
-def _default_graph_factory(params: Any) -> Any:
+def _default_graph_factory(params: ParameterContainer) -> DemonstrationSource:
     from ddpg_manipulation.planner.search import demonstration_graph
 
     return demonstration_graph(params, show_progress=False)

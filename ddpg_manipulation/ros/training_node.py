@@ -34,6 +34,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray, String
 
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.messages import LayoutError, read_multiarray
 from ddpg_manipulation.ros.node_support import (
     declare_parameters,
@@ -62,7 +63,7 @@ class TrainingNode(Node):
     :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
-    def __init__(self, graph_factory: Any = None, autostart: bool = True,
+    def __init__(self, graph_factory: GraphFactory | None = None, autostart: bool = True,
                  **kwargs: Any) -> None:
         super().__init__('training_node', **kwargs)
         self.values = values = declare_parameters(self, TRAINING_PARAMS)
