@@ -74,8 +74,9 @@ class PolicyNode(LifecycleNode):
     """
     The lifecycle policy node; see the module docstring.
 
-    :param loader: ``(checkpoint, output_dir, task) -> Policy`` (tests may pass their own); default
-        :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
+    :param loader: ``(checkpoint, output_dir, task, threads) -> policy``, a
+        :class:`~ddpg_manipulation.ros.interfaces.PolicyLoader` (tests may pass their own);
+        default :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
     :param kwargs: Passed to the rclpy node (context, parameter_overrides, ...).
     """
 
