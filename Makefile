@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Headless MuJoCo rendering (EGL with Mesa's software rasterizer, OSMesa as the fallback).
 GL_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libopengl0 libosmesa6
 
-.PHONY: setup system-deps train test lint bench clean
+.PHONY: setup system-deps train test colcon-test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -48,6 +48,11 @@ train: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# `colcon build` + `colcon test` as docs/ros.md sets them up, with colcon and the ament linters
+# from PyPI (no ROS needed): a fresh venv and workspace in a temporary directory.
+colcon-test:
+	PYTHON=$(PYTHON) TORCH_SPEC='$(TORCH_SPEC)' TORCH_PIP_ARGS='$(TORCH_PIP_ARGS)' .ci/colcon_test.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

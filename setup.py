@@ -20,6 +20,10 @@ from setuptools import find_packages, setup
 
 package_name = 'ddpg_manipulation'
 
+# pytest unpinned: the ROS distribution's own (python3-pytest) satisfies it, so pip leaves the
+# pytest plugins of launch_testing and the ament linters with the pytest they were built for.
+TEST_REQUIRES = ['pytest', 'pytest-timeout', 'hypothesis>=6.100']
+
 setup(
     name=package_name,
     version='0.1.0',
@@ -48,12 +52,18 @@ setup(
         'setuptools',
     ],
     extras_require={
+        # What the test suite imports besides the package's own dependencies. colcon reads this
+        # extra (it no longer sees `tests_require`, which setuptools dropped) to run the suite
+        # with pytest; docs/ros.md installs only this one into a ROS environment, whose ament
+        # linters and flake8 come from the ROS distribution.
+        'test': TEST_REQUIRES,
         'dev': [
+            *TEST_REQUIRES,
             'pytest>=8',
-            'pytest-timeout>=2.3',
             'ruff==0.17.5',
-            'hypothesis>=6.100',
-            # What ament_flake8 runs under `colcon test`, to check the same here (.ci/run).
+            # The ament linters that `colcon test` runs, for the plain Python workflow: the real
+            # ament_pep257, and ament_flake8's checks as flake8 with its plugins (.ci/run).
+            'ament-lint-pep257',
             'flake8>=7',
             'flake8-blind-except',
             'flake8-builtins',
@@ -75,14 +85,13 @@ setup(
     description='DDPG manipulation policies learned from graph-planner demonstrations '
                 'over MuJoCo, deployed as ROS 2 nodes.',
     license='Apache-2.0',
-    tests_require=['pytest'],
     entry_points={
         'console_scripts': [
             'ddpg-manipulation = ddpg_manipulation.cli:main',
-            'planner_bridge_node = ddpg_manipulation.ros.planner_bridge_node:main',
-            'training_node = ddpg_manipulation.ros.training_node:main',
-            'policy_node = ddpg_manipulation.ros.policy_node:main',
-            'sim_node = ddpg_manipulation.ros.sim_node:main',
+            'planner_bridge_node = ddpg_manipulation.ros.executables:planner_bridge_node',
+            'training_node = ddpg_manipulation.ros.executables:training_node',
+            'policy_node = ddpg_manipulation.ros.executables:policy_node',
+            'sim_node = ddpg_manipulation.ros.executables:sim_node',
         ],
     },
 )

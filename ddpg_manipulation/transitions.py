@@ -25,10 +25,28 @@ format and the learner consumes it; neither owns it.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from tensordict import TensorDict
 import torch
 
 TRANSITION_KEYS = ('states', 'relative_actions', 'start_states', 'goal_states', 'next_states')
+
+
+class DemonstrationSource(Protocol):
+    """
+    Whatever gives demonstrations in this format: the learner takes them from one.
+
+    The planner's ``Graph`` is one, and so is the ROS training node's queue of demonstrations
+    received on a topic; the planner bridge node publishes what one gives.
+    """
+
+    def sample_demonstration(self) -> TensorDict | None:
+        """
+        Sample one demonstration.
+
+        :returns: Its transitions, or None when there is none (yet).
+        """
 
 
 def transition_sizes(state_dimension: int, action_dimension: int) -> dict[str, int]:

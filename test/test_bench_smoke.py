@@ -77,9 +77,8 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
     },
     # Where torch sees CUDA the GPU figures are measured; elsewhere the result says it skipped.
     'gpu': {
-        'figures': [f'{t}_{k}_updates_per_s' for t in TASKS for k in ('cpu', 'cuda',
-                                                                       'cuda_graphs')]
-        if torch.cuda.is_available() else [],
+        'figures': [f'{t}_{k}_updates_per_s' for t in TASKS
+                    for k in ('cpu', 'cuda', 'cuda_graphs')] if torch.cuda.is_available() else [],
         'nullable': [],
         'ratios': [],
     },

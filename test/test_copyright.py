@@ -23,7 +23,8 @@ ament_copyright_main = pytest.importorskip('ament_copyright.main')
 ROOT = Path(__file__).resolve().parents[1]
 # Explicit paths: a colcon workspace inside the repository (build/, install/, log/) holds
 # copies of these files that must not be checked twice.
-PATHS = [str(ROOT / p) for p in ('ddpg_manipulation', 'launch', 'test', 'bench', 'setup.py')
+PATHS = [str(ROOT / p)
+         for p in ('ddpg_manipulation', 'launch', 'test', 'bench', 'scripts', 'setup.py')
          if (ROOT / p).exists()]
 
 

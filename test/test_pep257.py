@@ -21,7 +21,8 @@ import pytest
 ament_pep257_main = pytest.importorskip('ament_pep257.main')
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = [str(ROOT / p) for p in ('ddpg_manipulation', 'launch', 'test', 'bench', 'setup.py')
+PATHS = [str(ROOT / p)
+         for p in ('ddpg_manipulation', 'launch', 'test', 'bench', 'scripts', 'setup.py')
          if (ROOT / p).exists()]
 
 

@@ -40,6 +40,13 @@ def backend() -> str:
         pytest.skip(f'no headless OpenGL backend here: {error}')
 
 
+@pytest.fixture
+def writers() -> None:
+    """Skip where the render extra (imageio, imageio-ffmpeg, pillow) is not installed."""
+    for module in ('imageio', 'imageio_ffmpeg', 'PIL'):
+        pytest.importorskip(module, reason='needs the render extra: pip install -e .[render]')
+
+
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory: pytest.TempPathFactory, backend: str) -> str:
     """Train a tiny box_reach policy for one epoch; its run directory gets a history."""
@@ -91,7 +98,8 @@ def test_goal_ghost_covers_the_bodies_the_goal_fixes() -> None:
         assert names == bodies, task
 
 
-def test_videos_and_strip_are_written_atomically(backend: str, tmp_path: Path) -> None:
+def test_videos_and_strip_are_written_atomically(backend: str, writers: None,
+                                                 tmp_path: Path) -> None:
     import imageio.v3 as iio
 
     params = ParameterContainer('planar_hand')
@@ -130,7 +138,7 @@ def test_disabled_gl_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
         render.gl_backend()
 
 
-def test_eval_render_writes_a_gif(checkpoint: str, tmp_path: Path,
+def test_eval_render_writes_a_gif(checkpoint: str, writers: None, tmp_path: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     import imageio.v3 as iio
 
@@ -160,7 +168,7 @@ def load_script() -> ModuleType:
     return module
 
 
-def test_readme_pictures_from_any_checkpoint(checkpoint: str, tmp_path: Path,
+def test_readme_pictures_from_any_checkpoint(checkpoint: str, writers: None, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     script = load_script()
     run_dir = Path(checkpoint).parent.parent
@@ -174,7 +182,7 @@ def test_readme_pictures_from_any_checkpoint(checkpoint: str, tmp_path: Path,
         assert 0 < picture['bytes'] < 300 * 1024
 
 
-def test_shrink_png_meets_the_limit(tmp_path: Path) -> None:
+def test_shrink_png_meets_the_limit(writers: None, tmp_path: Path) -> None:
     from PIL import Image
 
     noise = np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8)

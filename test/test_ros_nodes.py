@@ -21,6 +21,11 @@ are created with parameter overrides instead of parameter files.
 """
 
 import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -41,6 +46,9 @@ lifecycle = pytest.importorskip('rclpy.lifecycle')
 rclpy_parameter = pytest.importorskip('rclpy.parameter')
 qos = pytest.importorskip('rclpy.qos')
 diagnostic_msgs = pytest.importorskip('diagnostic_msgs.msg')
+lifecycle_msgs = pytest.importorskip('lifecycle_msgs.msg')
+lifecycle_srvs = pytest.importorskip('lifecycle_msgs.srv')
+rcl_interfaces = pytest.importorskip('rcl_interfaces.srv')
 std_msgs = pytest.importorskip('std_msgs.msg')
 std_srvs = pytest.importorskip('std_srvs.srv')
 
@@ -71,6 +79,8 @@ DurabilityPolicy, QoSProfile, ReliabilityPolicy = (
     qos.DurabilityPolicy, qos.QoSProfile, qos.ReliabilityPolicy)
 
 pytestmark = pytest.mark.ros
+
+REPO = Path(__file__).resolve().parents[1]
 
 LATCHED = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -329,3 +339,143 @@ def test_policy_node_configure_fails_on_another_tasks_checkpoint(context, checkp
 def test_policy_node_rejects_a_bad_parameter_at_start(context):
     with pytest.raises(ParameterError, match="parameter 'state_input'"):
         PolicyNode(context=context, parameter_overrides=params(state_input='everything'))
+
+
+def test_training_node_logs_every_level_its_run_reports(context, tmp_path):
+    # rclpy refuses a logging call site whose severity changes between calls.
+    node = TrainingNode(autostart=False, context=context, parameter_overrides=params(
+        task='box_reach', epochs=1, output_dir=str(tmp_path), overrides=TINY))
+    for _ in range(2):
+        for level in ('info', 'warning', 'error', 'info'):
+            node._log(level, f'{level} from the training run')
+    node.destroy_node()
+
+
+# -- the executables: Ctrl-C, SIGINT and SIGTERM in every state end a node with exit code 0 ----
+
+def start_executable(executable, node_name, *ros_args):
+    """Start a node executable as its console script does, under its own name."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(REPO), os.environ.get('PYTHONPATH')) if p))
+    code = (f'import sys\nfrom ddpg_manipulation.ros.executables import {executable}\n'
+            f'sys.exit({executable}())\n')
+    return subprocess.Popen(
+        [sys.executable, '-c', code, '--ros-args', '-r', f'__node:={node_name}', *ros_args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def stop_executable(process, *signums):
+    """Send the signals back to back (a launch may signal twice) and return code and output."""
+    for signum in signums:
+        process.send_signal(signum)
+    try:
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, output
+
+
+def wait_for(probe, executor, service_type, name):
+    client = probe.create_client(service_type, name)
+    assert client.wait_for_service(timeout_sec=60), f'{name} never appeared'
+    return client
+
+
+def call(executor, client, request):
+    future = client.call_async(request)
+    assert spin_until(executor, future.done, timeout=60)
+    return future.result()
+
+
+def change_state(executor, client, transition):
+    request = lifecycle_srvs.ChangeState.Request()
+    request.transition.id = transition
+    return call(executor, client, request).success
+
+
+Transition = lifecycle_msgs.Transition
+
+
+@pytest.mark.parametrize('signums', [(signal.SIGINT,), (signal.SIGTERM,),
+                                     (signal.SIGINT, signal.SIGINT)])
+def test_policy_node_exits_0_when_stopped_unconfigured(probe, executor, tmp_path, signums):
+    name = f'policy_unconfigured_{os.getpid()}_{len(signums)}_{int(signums[0])}'
+    process = start_executable('policy_node', name, '-p', 'task:=box_reach')
+    wait_for(probe, executor, lifecycle_srvs.ChangeState, f'/{name}/change_state')
+    code, output = stop_executable(process, *signums)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize('signums', [(signal.SIGINT,), (signal.SIGINT, signal.SIGINT),
+                                     (signal.SIGTERM,)])
+def test_policy_node_exits_0_when_stopped_after_a_failed_configure(
+        probe, executor, tmp_path, signums):
+    # What `policy.launch.py checkpoint:=<missing>` does, then Ctrl-C (SIGINT from the terminal
+    # and, with --noninteractive, from launch too).
+    name = f'policy_failed_{os.getpid()}_{len(signums)}_{int(signums[0])}'
+    process = start_executable('policy_node', name, '-p', 'task:=box_reach',
+                               '-p', f'checkpoint:={tmp_path / "missing"}')
+    client = wait_for(probe, executor, lifecycle_srvs.ChangeState, f'/{name}/change_state')
+    assert not change_state(executor, client, Transition.TRANSITION_CONFIGURE)
+    code, output = stop_executable(process, *signums)
+    assert code == 0, output
+    assert 'configure failed' in output
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_policy_node_exits_0_when_stopped_active(probe, executor, checkpoint, signum):
+    output_dir, path = checkpoint
+    name = f'policy_active_{os.getpid()}_{int(signum)}'
+    process = start_executable('policy_node', name, '-p', 'task:=box_reach',
+                               '-p', f'checkpoint:={path}', '-p', f'output_dir:={output_dir}')
+    client = wait_for(probe, executor, lifecycle_srvs.ChangeState, f'/{name}/change_state')
+    assert change_state(executor, client, Transition.TRANSITION_CONFIGURE)
+    assert change_state(executor, client, Transition.TRANSITION_ACTIVATE)
+    code, output = stop_executable(process, signum)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize('executable', ['sim_node', 'planner_bridge_node'])
+def test_plain_nodes_exit_0_on_sigint(probe, executor, executable):
+    name = f'{executable}_{os.getpid()}'
+    process = start_executable(executable, name, '-p', 'task:=box_reach')
+    wait_for(probe, executor, rcl_interfaces.ListParameters, f'/{name}/list_parameters')
+    code, output = stop_executable(process, signal.SIGINT)
+    assert code == 0, output
+
+
+def installed_package():
+    """Whether `ros2 launch ddpg_manipulation ...` can find this package (a sourced install)."""
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        get_package_share_directory('ddpg_manipulation')
+    except (ImportError, LookupError):
+        return False
+    return shutil.which('ros2') is not None
+
+
+@pytest.mark.skipif(not installed_package(), reason='needs the installed package and ros2 on '
+                    'PATH (source install/setup.bash)')
+def test_policy_launch_ctrl_c_after_a_failed_configure_exits_cleanly(tmp_path):
+    # Ctrl-C in a terminal signals the whole foreground process group: launch and its nodes.
+    launch = subprocess.Popen(
+        ['ros2', 'launch', 'ddpg_manipulation', 'policy.launch.py', 'task:=box_reach',
+         f'checkpoint:={tmp_path / "missing"}'],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    try:
+        for line in launch.stdout:
+            lines.append(line)
+            if 'failed to configure' in line:
+                break
+        assert any('failed to configure' in line for line in lines), ''.join(lines)
+        os.killpg(launch.pid, signal.SIGINT)
+        rest, _ = launch.communicate(timeout=60)
+    finally:
+        if launch.poll() is None:
+            os.killpg(launch.pid, signal.SIGKILL)
+    output = ''.join(lines) + rest
+    assert launch.returncode == 0, output
+    assert 'process has died' not in output, output
+    assert 'process has finished cleanly' in output, output

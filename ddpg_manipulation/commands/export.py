@@ -59,15 +59,18 @@ def run(args: argparse.Namespace) -> int:
         if not hasattr(policy, 'network'):
             raise ExportError(f'{args.checkpoint}: already an exported policy; pass a checkpoint')
         output = args.output or default_output(policy, args.export_format)
-        path, difference = export_verified(policy, args.export_format, output)
+        path, check = export_verified(policy, args.export_format, output)
     except (ExportError, PolicyFileError) as error:
         print(f'ddpg-manipulation export: error: {error}', file=sys.stderr)
         return 1
     size = path.stat().st_size
     print(f'wrote {path} ({args.export_format}, {size / 1024:.0f} KiB, task '
-          f'{policy.params.task_name}, epoch {policy.metadata.get("epoch")}); max |exported - '
-          f'checkpoint| = {difference:.1e} over 256 random (state, goal) pairs')
+          f'{policy.params.task_name}, epoch {policy.metadata.get("epoch")}); over 256 random '
+          f'(state, goal) pairs, max |exported - checkpoint in float64| = '
+          f"{check.difference:.1e} (accepted up to {check.tolerance:.1e}; the checkpoint's "
+          f'own float32 evaluation: {check.float32_error:.1e})')
     print(json.dumps({'task': policy.params.task_name, 'checkpoint': policy.metadata['path'],
                       'format': args.export_format, 'output': str(path), 'bytes': size,
-                      'max_abs_diff': difference}))
+                      'max_abs_diff': check.difference, 'float32_error': check.float32_error,
+                      'tolerance': check.tolerance}))
     return 0

@@ -36,7 +36,7 @@ import os
 from pathlib import Path
 import threading
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from tensordict import TensorDict
 import torch
@@ -53,21 +53,10 @@ from ddpg_manipulation.learning.threads import TrainingThreads
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 from ddpg_manipulation.transitions import (
     check_transitions,
+    DemonstrationSource,
     empty_transitions,
     trajectory_transitions,
 )
-
-
-class DemonstrationSource(Protocol):
-    """
-    What the learner needs of a graph: demonstrations as transitions.
-
-    The planner's ``Graph`` offers it, and so does the ROS training node's queue of
-    demonstrations received on a topic.
-    """
-
-    def sample_demonstration(self) -> TensorDict | None:
-        """Return one demonstration as transitions (the learner's keys), or None if none."""
 
 
 @dataclass

@@ -25,8 +25,9 @@ demonstration from it and packs it in the ``Float32MultiArray`` layout of
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, TYPE_CHECKING
 
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.messages import demonstration_to_flat, FlatArray
 from ddpg_manipulation.ros.params import (
     at_least,
@@ -36,6 +37,10 @@ from ddpg_manipulation.ros.params import (
     positive,
     task_spec,
 )
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.transitions import DemonstrationSource
 
 BRIDGE_PARAMS = (
     task_spec(),
@@ -83,12 +88,12 @@ class DemonstrationSourceRunner:
     :param limit: Messages to hand out; 0 = no limit.
     """
 
-    def __init__(self, params: Any, graph_factory: Callable[[Any], Any] | None = None,
+    def __init__(self, params: ParameterContainer, graph_factory: GraphFactory | None = None,
                  limit: int = 0) -> None:
         self.params = params
         self._factory = graph_factory or _default_graph_factory
         self.limit = int(limit)
-        self.graph: Any = None
+        self.graph: DemonstrationSource | None = None
         self.error: BaseException | None = None
         self.produced = 0
         self.empty_samples = 0
@@ -145,7 +150,7 @@ class DemonstrationSourceRunner:
         return flat
 
 
-def _default_graph_factory(params: Any) -> Any:
+def _default_graph_factory(params: ParameterContainer) -> DemonstrationSource:
     from ddpg_manipulation.planner.search import demonstration_graph
 
     return demonstration_graph(params, show_progress=False)

@@ -19,14 +19,12 @@ Works with the rclpy of ROS 2 Humble and Jazzy:
 
 * ``rclpy.init(signal_handler_options=SignalHandlerOptions.NO)`` keeps the context alive on
   Ctrl-C so that a node can still publish while it shuts down (its final checkpoint path);
-  where that option is missing, Python handlers installed after ``init`` take over SIGINT
-  and SIGTERM instead of rclpy's.
+  SIGINT and SIGTERM belong to :mod:`.process` (stop flag, exit code 0).
 * ``ExternalShutdownException`` is caught where the rclpy version has it.
 """
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from typing import Any, Callable, Iterable, Sequence
@@ -38,6 +36,13 @@ from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.logging import get_logger
 
 from ddpg_manipulation.ros.params import ParameterError, ParamSpec, validate
+from ddpg_manipulation.ros.process import (
+    EXIT_BAD_PARAMETER,
+    EXIT_FAILURE,
+    EXIT_OK,
+    install_stop_handlers,
+    StopFlag,
+)
 from ddpg_manipulation.ros.throttle import Throttle, with_suppressed
 
 try:  # rclpy >= Humble; older releases raise plain exceptions on shutdown
@@ -46,9 +51,6 @@ except ImportError:  # pragma: no cover - depends on the ROS distribution
     ExternalShutdownException = KeyboardInterrupt
 
 SHUTDOWN_EXCEPTIONS = (KeyboardInterrupt, ExternalShutdownException)
-
-#: Exit codes of the node executables.
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_PARAMETER = 0, 1, 2
 
 
 def declare_parameters(node: Any, specs: Iterable[ParamSpec]) -> dict[str, Any]:
@@ -116,68 +118,76 @@ def current_parameter(node: Any, spec: ParamSpec) -> Any:
     return validate([spec], {spec.name: node.get_parameter(spec.name).value})[spec.name]
 
 
-class StopFlag:
-    """Set by SIGINT/SIGTERM; the spin loop ends and the node shuts down gracefully."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.signal_name = ''
-
-    def __call__(self, signum: int, frame: Any) -> None:
-        """Handle a signal: remember it and ask the loop to stop."""
-        self.signal_name = signal.Signals(signum).name
-        self.event.set()
-
-    def is_set(self) -> bool:
-        """Whether a stop was requested."""
-        return self.event.is_set()
-
-
-def init_ros(args: Sequence[str] | None = None, context: Any = None) -> StopFlag:
+def init_ros(args: Sequence[str] | None = None, context: Any = None) -> None:
     """
-    Initialize rclpy so that Ctrl-C and SIGTERM stop the node gracefully.
+    Initialize rclpy without its signal handlers: :mod:`.process` owns SIGINT and SIGTERM.
+
+    rclpy's handlers would shut the context down at the first Ctrl-C, before the node could
+    publish what it publishes on the way out (the final checkpoint path).
 
     :param args: Command-line arguments (``--ros-args ...``).
     :param context: rclpy context (default: the global one).
-
-    :returns: The flag the signals set.
     """
     try:
         from rclpy.signals import SignalHandlerOptions
-        rclpy.init(args=args, context=context, signal_handler_options=SignalHandlerOptions.NO)
-    except (ImportError, TypeError):  # rclpy without signal_handler_options
+    except ImportError:  # pragma: no cover - rclpy before Galactic installs its handlers always
         rclpy.init(args=args, context=context)
-    stop = StopFlag()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, stop)
-    return stop
+        return
+    rclpy.init(args=args, context=context, signal_handler_options=SignalHandlerOptions.NO)
+
+
+def shutdown_ros(context: Any = None) -> None:
+    """
+    Shut rclpy down, leaving the signal handlers as they are.
+
+    By default ``rclpy.shutdown`` of the global context uninstalls rclpy's handlers, and the
+    uninstall briefly sets the default SIGINT action even when none were installed: a signal
+    in that moment would kill the process.
+
+    :param context: rclpy context (default: the global one).
+    """
+    if not rclpy.ok(context=context):
+        return
+    try:
+        rclpy.shutdown(context=context, uninstall_handlers=False)
+    except TypeError:  # pragma: no cover - rclpy without uninstall_handlers
+        rclpy.shutdown(context=context)
 
 
 def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
-             multithreaded: bool = False, name: str = 'ddpg_manipulation') -> int:
+             multithreaded: bool = False, name: str = 'ddpg_manipulation',
+             stop: StopFlag | None = None) -> int:
     """
     Run a node until it finishes, fails or is signalled; then close it gracefully.
 
     The executor spins in a background thread; the main thread only waits, so SIGINT/SIGTERM
-    are handled at once. The node may set ``exit_code`` (an int) to end the run, and may define
-    ``close()`` returning the process exit code; it is called while the executor still spins
-    (the node can still publish, e.g. its final checkpoint path). An exception raised in a
-    callback ends the run with exit code 1.
+    are handled at once, in every state of the node. The node may set ``exit_code`` (an int) to
+    end the run, and may define ``close()`` returning the process exit code; it is called while
+    the executor still spins (the node can still publish, e.g. its final checkpoint path). An
+    exception raised in a callback ends the run with exit code 1. A stop requested before the
+    node is created (a signal while the node module was still importing) ends the run with 0.
 
     :param factory: Creates the node (after ``rclpy.init``).
     :param args: Command-line arguments.
     :param multithreaded: Use a MultiThreadedExecutor (else single-threaded).
     :param name: Logger name for errors raised while creating the node.
+    :param stop: The flag the stop signals set (:func:`.process.guarded_main` passes it);
+        default: install the handlers here.
 
-    :returns: The process exit code: 0 ok, 1 failure, 2 bad parameter.
+    :returns: The process exit code: 0 ok (also when stopped by a signal), 1 failure, 2 bad
+        parameter.
     """
-    stop = init_ros(args)
+    if stop is None:
+        stop = install_stop_handlers()
+    init_ros(args)
     node = None
     executor = None
     spinner = None
     failure: list[BaseException] = []
     try:
+        if stop.is_set():
+            get_logger(name).info(f'{stop.signal_name} before the node started: not starting')
+            return EXIT_OK
         try:
             node = factory()
         except ParameterError as error:
@@ -213,8 +223,7 @@ def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
             spinner.join(timeout=5.0)
         if node is not None:
             node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
+        shutdown_ros()
 
 
 def now_seconds(node: Any) -> float:
@@ -248,8 +257,9 @@ class ThrottledLogger:
         """
         suppressed = self._throttle(key, monotonic())
         if suppressed is not None:
-            log = getattr(self._logger, 'warning', None) or self._logger.warn
-            log(with_suppressed(message, suppressed))
+            # One call site, one severity (rclpy refuses a call site that changes it): every
+            # kind of warning goes through this line at WARN.
+            self._logger.warning(with_suppressed(message, suppressed))
 
 
 def diagnostic_array(node: Any, name: str, level: str, message: str,

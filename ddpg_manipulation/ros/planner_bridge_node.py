@@ -36,6 +36,7 @@ from ddpg_manipulation.ros.bridge_logic import (
     BRIDGE_PARAMS,
     DemonstrationSourceRunner,
 )
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.messages import fill_multiarray
 from ddpg_manipulation.ros.node_support import (
     declare_parameters,
@@ -46,6 +47,7 @@ from ddpg_manipulation.ros.node_support import (
     ThrottledLogger,
 )
 from ddpg_manipulation.ros.params import load_task
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 
 
 def demonstration_qos(depth: int) -> QoSProfile:
@@ -64,7 +66,7 @@ class PlannerBridgeNode(Node):
     :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
-    def __init__(self, graph_factory: Any = None, **kwargs: Any) -> None:
+    def __init__(self, graph_factory: GraphFactory | None = None, **kwargs: Any) -> None:
         super().__init__('planner_bridge_node', **kwargs)
         self.values = declare_parameters(self, BRIDGE_PARAMS)
         self.params = load_task(self.values['task'], bridge_overrides(self.values))
@@ -126,10 +128,21 @@ class PlannerBridgeNode(Node):
         return self.exit_code if self.exit_code is not None else EXIT_OK
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation planner_bridge_node``."""
-    return run_node(PlannerBridgeNode, args, name='planner_bridge_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation planner_bridge_node``) enters through
+    :func:`.executables.planner_bridge_node`, which installs the stop handlers before this
+    module loads and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(PlannerBridgeNode, args, name='planner_bridge_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))

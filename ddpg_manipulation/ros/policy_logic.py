@@ -39,10 +39,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 import math
 import threading
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TYPE_CHECKING
 
 import numpy as np
 
+from ddpg_manipulation.ros.interfaces import ControlPolicy
 from ddpg_manipulation.ros.joint_map import JointMap, JointStateError
 from ddpg_manipulation.ros.params import (
     at_least,
@@ -54,6 +55,9 @@ from ddpg_manipulation.ros.params import (
 )
 from ddpg_manipulation.sim.actions import first_order_hold
 from ddpg_manipulation.sim.joints import joint_layout
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.policy import Policy
 
 STATE_INPUTS = ('both', 'state', 'joint_states')
 
@@ -138,8 +142,8 @@ class PolicyController:
     """
     Turns states into actuator targets with a policy, at a fixed control rate.
 
-    :param policy: A ``Policy`` (``start_end_actions``, ``actions``, ``state_dimension``,
-        ``action_dimension``, ``metadata``).
+    :param policy: The policy (a ``Policy``, or anything else that is a
+        :class:`~ddpg_manipulation.ros.interfaces.ControlPolicy`).
     :param control_rate: Control ticks per second.
     :param state_timeout: Seconds after which the input counts as stale.
     :param goal: Goal state; default None (set it with :meth:`set_goal` before the first tick).
@@ -149,7 +153,7 @@ class PolicyController:
     :param ignored_joints: Joint names dropped from joint-state messages before mapping.
     """
 
-    def __init__(self, policy: Any, control_rate: float, state_timeout: float,
+    def __init__(self, policy: ControlPolicy, control_rate: float, state_timeout: float,
                  goal: np.ndarray | None = None, joint_map: JointMap | None = None,
                  base_state: np.ndarray | None = None,
                  ignored_joints: Sequence[str] = ()) -> None:
@@ -367,12 +371,12 @@ class PolicyController:
     # -- reload (service thread) -----------------------------------------------------------
 
     @property
-    def policy(self) -> Any:
+    def policy(self) -> ControlPolicy:
         """Return the policy in use."""
         with self._lock:
             return self._policy
 
-    def check_compatible(self, policy: Any) -> None:
+    def check_compatible(self, policy: ControlPolicy) -> None:
         """
         Raise ValueError unless a policy can replace the current one.
 
@@ -393,7 +397,7 @@ class PolicyController:
         if old_task and new_task and old_task != new_task:
             raise ValueError(f'task {new_task!r} differs from the running task {old_task!r}')
 
-    def swap_policy(self, policy: Any) -> None:
+    def swap_policy(self, policy: ControlPolicy) -> None:
         """
         Replace the policy atomically; the control loop continues with the next query.
 
@@ -404,7 +408,7 @@ class PolicyController:
             self._policy = policy
         self.reloads += 1
 
-    def reload(self, load: Callable[[], Any]) -> tuple[bool, str]:
+    def reload(self, load: Callable[[], ControlPolicy]) -> tuple[bool, str]:
         """
         Load a policy and swap it in; on any failure keep the old one.
 
@@ -449,11 +453,11 @@ def _pick(values: Any, keep: list[int], count: int) -> Any:
     return [values[i] for i in keep] if len(values) == count else values
 
 
-def describe_policy(policy: Any) -> str:
+def describe_policy(policy: ControlPolicy) -> str:
     """
     Name a policy by its checkpoint path and epoch.
 
-    :param policy: A ``Policy``.
+    :param policy: The policy.
 
     :returns: A short description.
     """
@@ -480,7 +484,7 @@ def resolve_checkpoint(checkpoint: str, output_dir: str, task_name: str) -> str:
     return checkpoint
 
 
-def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -> Any:
+def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -> Policy:
     """
     Resolve and load a checkpoint or an exported ``.onnx`` policy for a task.
 
@@ -525,11 +529,12 @@ class TaskContext:
     actuated_joint_names: list[str]
 
     @classmethod
-    def of(cls, policy: Any) -> TaskContext:
+    def of(cls, policy: ControlPolicy) -> TaskContext:
         """
         Read the context from a policy: its task parameters, or an exported file's metadata.
 
-        :param policy: A loaded ``Policy``.
+        :param policy: A loaded policy: a checkpoint's has ``params``, an exported file's
+            ``metadata`` holds the rest.
 
         :returns: The context.
         """
@@ -541,5 +546,5 @@ class TaskContext:
                        layout['actuated_joint_names'])
         metadata = policy.metadata  # exported: everything is in the file
         return cls(list(metadata['goal_state']), list(metadata['start_state']),
-                   JointMap.from_layout(metadata, int(metadata['state_dimension'])),
+                   JointMap.from_layout(dict(metadata), int(metadata['state_dimension'])),
                    list(metadata['actuated_joint_names']))

@@ -44,6 +44,7 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float64MultiArray, String
 from std_srvs.srv import Trigger
 
+from ddpg_manipulation.ros.interfaces import PolicyLoader
 from ddpg_manipulation.ros.joint_map import describe
 from ddpg_manipulation.ros.messages import float64_array, float64_values, LayoutError
 from ddpg_manipulation.ros.node_support import (
@@ -64,6 +65,7 @@ from ddpg_manipulation.ros.policy_logic import (
     PolicyController,
     TaskContext,
 )
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 
 _SPECS = {spec.name: spec for spec in POLICY_PARAMS}
 
@@ -72,16 +74,17 @@ class PolicyNode(LifecycleNode):
     """
     The lifecycle policy node; see the module docstring.
 
-    :param loader: ``(checkpoint, output_dir, task) -> Policy`` (tests may pass their own); default
-        :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
+    :param loader: ``(checkpoint, output_dir, task, threads) -> policy``, a
+        :class:`~ddpg_manipulation.ros.interfaces.PolicyLoader` (tests may pass their own);
+        default :func:`~ddpg_manipulation.ros.policy_logic.load_policy`.
     :param kwargs: Passed to the rclpy node (context, parameter_overrides, ...).
     """
 
-    def __init__(self, loader: Any = None, **kwargs: Any) -> None:
+    def __init__(self, loader: PolicyLoader | None = None, **kwargs: Any) -> None:
         super().__init__('policy_node', **kwargs)
         self.values = declare_parameters(self, POLICY_PARAMS)
         reject_invalid_changes(self, POLICY_PARAMS)
-        self._loader = loader or load_policy
+        self._loader: PolicyLoader = loader or load_policy
         self._warn = ThrottledLogger(self, self.values['warn_period'])
         self.controller: PolicyController | None = None
         self._control_group = MutuallyExclusiveCallbackGroup()
@@ -267,7 +270,11 @@ class PolicyNode(LifecycleNode):
         ok, message = controller.reload(
             lambda: self._loader(target, output_dir, self.values['task'],
                                  self.values['threads']))
-        (self.get_logger().info if ok else self.get_logger().error)(message)
+        # Two call sites: rclpy ties each logging call site to one severity.
+        if ok:
+            self.get_logger().info(message)
+        else:
+            self.get_logger().error(message)
         return ok, message
 
     def _on_reload(self, request: Trigger.Request, response: Trigger.Response
@@ -276,10 +283,21 @@ class PolicyNode(LifecycleNode):
         return response
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation policy_node``."""
-    return run_node(PolicyNode, args, multithreaded=True, name='policy_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation policy_node``) enters through
+    :func:`.executables.policy_node`, which installs the stop handlers before this module loads
+    and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(PolicyNode, args, multithreaded=True, name='policy_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))

@@ -46,6 +46,7 @@ from ddpg_manipulation.ros.node_support import (
     ThrottledLogger,
 )
 from ddpg_manipulation.ros.params import load_task, ParameterError
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 from ddpg_manipulation.ros.sim_logic import CommandError, SIM_PARAMS, SimController
 from ddpg_manipulation.sim.joints import joint_layout
 
@@ -142,10 +143,21 @@ class SimNode(Node):
         return self.exit_code if self.exit_code is not None else EXIT_OK
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation sim_node``."""
-    return run_node(SimNode, args, name='sim_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation sim_node``) enters through
+    :func:`.executables.sim_node`, which installs the stop handlers before this module loads
+    and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(SimNode, args, name='sim_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TYPE_CHECKING
 
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.params import (
     at_least,
     non_negative,
@@ -41,6 +42,10 @@ from ddpg_manipulation.ros.params import (
     parse_overrides,
     task_spec,
 )
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.transitions import DemonstrationSource
 
 
 def _device_form(value: str) -> str | None:
@@ -168,14 +173,14 @@ class TrainingRun:
     :param device: Torch device of the learner (see :func:`select_device`).
     """
 
-    def __init__(self, params: Any, epochs: int = 0, output_dir: str = 'runs',
+    def __init__(self, params: ParameterContainer, epochs: int = 0, output_dir: str = 'runs',
                  source: str = 'topic', queue_capacity: int = 256,
                  reuse_demonstrations: bool = True, min_demonstrations: int = 0,
                  keep_checkpoints: int = 3,
                  on_epoch: Callable[[dict[str, Any]], None] | None = None,
                  on_checkpoint: Callable[[str], None] | None = None,
                  log: Callable[[str, str], None] | None = None,
-                 graph_factory: Callable[[Any], Any] | None = None,
+                 graph_factory: GraphFactory | None = None,
                  device: str = 'auto') -> None:
         from ddpg_manipulation.learning import checkpoint
         from ddpg_manipulation.learning.learner import build_learner
@@ -326,7 +331,7 @@ class TrainingRun:
         }
 
 
-def _default_graph_factory(params: Any) -> Any:
+def _default_graph_factory(params: ParameterContainer) -> DemonstrationSource:
     from ddpg_manipulation.planner.search import demonstration_graph
 
     return demonstration_graph(params, show_progress=False)

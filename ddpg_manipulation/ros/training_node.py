@@ -34,6 +34,7 @@ from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray, String
 
+from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.messages import LayoutError, read_multiarray
 from ddpg_manipulation.ros.node_support import (
     declare_parameters,
@@ -43,6 +44,7 @@ from ddpg_manipulation.ros.node_support import (
     ThrottledLogger,
 )
 from ddpg_manipulation.ros.params import load_task
+from ddpg_manipulation.ros.process import guarded_main, StopFlag
 from ddpg_manipulation.ros.training_logic import (
     diagnostic_values,
     select_device,
@@ -61,7 +63,7 @@ class TrainingNode(Node):
     :param kwargs: Passed to ``rclpy.node.Node`` (context, parameter_overrides, ...).
     """
 
-    def __init__(self, graph_factory: Any = None, autostart: bool = True,
+    def __init__(self, graph_factory: GraphFactory | None = None, autostart: bool = True,
                  **kwargs: Any) -> None:
         super().__init__('training_node', **kwargs)
         self.values = values = declare_parameters(self, TRAINING_PARAMS)
@@ -127,9 +129,14 @@ class TrainingNode(Node):
         self.announced = path
 
     def _log(self, level: str, message: str) -> None:
+        # One call site per severity: rclpy refuses a call site whose severity changes.
         logger = self.get_logger()
-        {'info': logger.info, 'error': logger.error}.get(
-            level, getattr(logger, 'warning', logger.info))(message)
+        if level == 'error':
+            logger.error(message)
+        elif level == 'warning':
+            logger.warning(message)
+        else:
+            logger.info(message)
 
     def _check_done(self) -> None:
         if self.run.done and self.exit_code is None:
@@ -153,10 +160,21 @@ class TrainingNode(Node):
         return self.run.exit_code if self.run.error is not None else EXIT_OK
 
 
-def main(args: Any = None) -> int:
-    """Entry point of ``ros2 run ddpg_manipulation training_node``."""
-    return run_node(TrainingNode, args, multithreaded=True, name='training_node')
+def main(args: Any = None, stop: StopFlag | None = None) -> int:
+    """
+    Run the node until it ends or a stop signal arrives.
+
+    The executable (``ros2 run ddpg_manipulation training_node``) enters through
+    :func:`.executables.training_node`, which installs the stop handlers before this module loads
+    and passes their flag.
+
+    :param args: Command-line arguments (default: ``sys.argv``).
+    :param stop: The flag the stop signals set (default: installed here).
+
+    :returns: The process exit code.
+    """
+    return run_node(TrainingNode, args, multithreaded=True, name='training_node', stop=stop)
 
 
 if __name__ == '__main__':
-    raise SystemExit(main())
+    raise SystemExit(guarded_main(lambda stop: main(stop=stop)))
