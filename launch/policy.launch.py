@@ -46,7 +46,10 @@ PACKAGE = 'ddpg_manipulation'
 
 ARGUMENTS = (
     ('checkpoint', 'latest',
-     "checkpoint or run directory, or 'latest' = newest checkpoint of the task under output_dir"),
+     "checkpoint or run directory, or 'latest' = the newest run of the task under output_dir"),
+    ('checkpoint_choice', 'best',
+     "of a run: 'best' (its result, chosen by validation) or 'newest' checkpoint"),
+    ('device', 'cpu', 'torch device of the policy network: cpu, cuda, cuda:N or auto'),
     ('task', 'box_push', 'task the checkpoint must belong to (name or task YAML path)'),
     ('output_dir', 'runs', 'output root searched for checkpoint:=latest'),
     ('command_topic', '/policy_node/command',
@@ -96,6 +99,8 @@ def launch_setup(context, *args, **kwargs):
     parameters = {
         'task': arg('task'),
         'checkpoint': arg('checkpoint'),
+        'checkpoint_choice': arg('checkpoint_choice'),
+        'device': arg('device'),
         'output_dir': arg('output_dir'),
         'control_rate': as_float('control_rate', arg('control_rate'), 0.0, exclusive=True),
         'state_timeout': as_float('state_timeout', arg('state_timeout'), 0.0, exclusive=True),

@@ -58,7 +58,10 @@ PACKAGE = 'ddpg_manipulation'
 ARGUMENTS = (
     ('task', 'box_push', 'bundled task name or path to a task YAML'),
     ('checkpoint', 'latest',
-     "checkpoint or run directory, or 'latest' = newest checkpoint of the task under output_dir"),
+     "checkpoint or run directory, or 'latest' = the newest run of the task under output_dir"),
+    ('checkpoint_choice', 'best',
+     "of a run: 'best' (its result, chosen by validation) or 'newest' checkpoint"),
+    ('device', 'cpu', 'torch device of the policy network: cpu, cuda, cuda:N or auto'),
     ('output_dir', 'runs', 'output root searched for checkpoint:=latest'),
     ('goal', '', "goal state as a list, e.g. '[9.0, 2.0, 0.0, 0.0]'; empty = task's nominal"),
     ('start_state', '', "initial state as a list; empty = the task's nominal start"),
@@ -124,6 +127,8 @@ def launch_setup(context, *args, **kwargs):
     policy_parameters = {
         'task': task,
         'checkpoint': arg('checkpoint'),
+        'checkpoint_choice': arg('checkpoint_choice'),
+        'device': arg('device'),
         'output_dir': arg('output_dir'),
         'control_rate': as_float('control_rate', arg('control_rate'), 0.0, exclusive=True),
         'state_input': 'state',

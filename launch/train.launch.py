@@ -48,7 +48,7 @@ ARGUMENTS = (
      'topic the bridges publish demonstrations on and the trainer subscribes to'),
     ('use_planner', 'false',
      'plan in the training process instead of using bridges (num_planners is then ignored)'),
-    ('device', 'auto', 'torch device of the trainer: auto, cpu or cuda'),
+    ('device', 'auto', 'torch device of the trainer: auto, cpu, cuda or cuda:N'),
     ('training_params', PathJoinSubstitution([FindPackageShare(PACKAGE), 'config',
                                               'training.yaml']),
      'parameter file of training_node'),

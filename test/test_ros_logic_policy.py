@@ -25,9 +25,11 @@ from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning.checkpoint import CheckpointError
 from ddpg_manipulation.learning.learner import build_learner
 from ddpg_manipulation.ros.joint_map import JointMap
+from ddpg_manipulation.ros.params import ParameterError
 from ddpg_manipulation.ros.policy_logic import (
     InputError,
     load_policy,
+    POLICY_PARAMS,
     PolicyController,
     resolve_checkpoint,
     substeps_per_action,
@@ -427,3 +429,50 @@ def test_reload_from_disk_keeps_the_old_policy_on_a_missing_checkpoint(trained, 
     assert not ok and 'missing' in message and ctrl.policy is policy
     ok, _ = ctrl.reload(lambda: load_policy('latest', str(output), 'box_reach'))
     assert ok and ctrl.policy is not policy
+
+
+@pytest.fixture(scope='module')
+def two_epochs(tmp_path_factory, device):
+    """Train box_reach two epochs on the device, the validation preferring the first."""
+    output = tmp_path_factory.mktemp('runs')
+    params = ParameterContainer('box_reach', {'learner.cycles': 1, 'learner.batches': 1,
+                                              'learner.evals': 2, 'learner.validation_evals': 2})
+    learner = build_learner(params, None, output_dir=output, verbose=False, device=device)
+    validations = iter([(1.0, 0.01), (0.0, 1.0)])
+    learner.validate = lambda: next(validations)
+    learner.train(2)
+    return output, learner
+
+
+def test_latest_takes_the_best_checkpoint_of_the_newest_run_or_its_newest(two_epochs):
+    output, learner = two_epochs
+    best = str(learner.run_dir / 'checkpoints' / 'epoch_000001')
+    assert resolve_checkpoint('latest', str(output), 'box_reach') == best
+    assert resolve_checkpoint('latest', str(output), 'box_reach', newest=True) == \
+        learner.last_checkpoint
+    assert load_policy('latest', str(output), 'box_reach').metadata['path'] == best
+    run = str(learner.run_dir)
+    assert load_policy(run, '', 'box_reach', choice='newest').metadata['path'] == \
+        learner.last_checkpoint
+
+
+def test_the_policy_runs_on_the_device_parameter(two_epochs, device):
+    output, _ = two_epochs
+    policy = load_policy('latest', str(output), 'box_reach', device=device)
+    assert policy.metadata['device'].startswith(device)
+    assert next(policy.network.parameters()).device.type == device
+    actions = policy.act(np.asarray(GOAL) - 1.0, np.asarray(GOAL))
+    assert actions.shape == (1,) and np.all(np.abs(actions) <= 1.0)
+
+
+def test_an_onnx_policy_refuses_a_torch_device(tmp_path):
+    with pytest.raises(ParameterError, match="parameter 'device' 'cuda': an exported .onnx"):
+        load_policy(str(tmp_path / 'policy.onnx'), '', 'box_reach', device='cuda')
+
+
+def test_the_node_parameters_name_devices_and_choices():
+    specs = {spec.name: spec for spec in POLICY_PARAMS}
+    assert specs['device'].default == 'cpu' and specs['checkpoint_choice'].default == 'best'
+    assert specs['device'].check('cuda:1') is None
+    assert 'expected auto, cpu, cuda or cuda:N' in specs['device'].check('gpu')
+    assert specs['checkpoint_choice'].choices == ('best', 'newest')

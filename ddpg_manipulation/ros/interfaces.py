@@ -86,8 +86,8 @@ class ControlPolicy(Protocol):
 class PolicyLoader(Protocol):
     """What the policy node needs of a loader: configure and ``~/reload`` call it."""
 
-    def __call__(self, checkpoint: str, output_dir: str, task: str,
-                 threads: int = 1) -> ControlPolicy:
+    def __call__(self, checkpoint: str, output_dir: str, task: str, threads: int = 1,
+                 device: str = 'cpu', choice: str = 'best') -> ControlPolicy:
         """
         Load the policy the node's parameters name.
 
@@ -95,6 +95,8 @@ class PolicyLoader(Protocol):
         :param output_dir: The ``output_dir`` parameter.
         :param task: The task the policy must belong to.
         :param threads: Inference threads.
+        :param device: The ``device`` parameter (torch device of the network).
+        :param choice: The ``checkpoint_choice`` parameter (``best`` or ``newest`` of a run).
 
         :returns: The policy.
 

@@ -178,6 +178,13 @@ def not_empty(value: str) -> str | None:
     return None if value.strip() else 'expected a non-empty string'
 
 
+def device_form(value: str) -> str | None:
+    """Check a string names a torch device as ``learner.device`` does (auto, cpu, cuda[:N])."""
+    from ddpg_manipulation.parameters import DEVICE_FORMS, DEVICE_PATTERN
+
+    return None if DEVICE_PATTERN.fullmatch(value.strip().lower()) else f'expected {DEVICE_FORMS}'
+
+
 def task_spec(description: str = 'bundled task name (box_push, planar_hand, ...) or path to a '
                                  'task YAML') -> ParamSpec:
     """Return the ``task`` parameter every node has."""

@@ -47,8 +47,10 @@ from ddpg_manipulation.ros.interfaces import ControlPolicy
 from ddpg_manipulation.ros.joint_map import JointMap, JointStateError
 from ddpg_manipulation.ros.params import (
     at_least,
+    device_form,
     non_negative,
     not_empty,
+    ParameterError,
     ParamSpec,
     positive,
     task_spec,
@@ -60,15 +62,23 @@ if TYPE_CHECKING:
     from ddpg_manipulation.policy import Policy
 
 STATE_INPUTS = ('both', 'state', 'joint_states')
+CHECKPOINT_CHOICES = ('best', 'newest')
 
 POLICY_PARAMS = (
     task_spec('task the checkpoint must belong to: bundled task name or task YAML path'),
     ParamSpec('checkpoint', 'latest',
-              "checkpoint directory (or run directory), or 'latest' for the newest checkpoint of "
-              'the task under output_dir; read again by ~/reload', 'str', read_only=False,
-              check=not_empty),
+              "checkpoint, run or output directory, exported .onnx file, or 'latest' for the "
+              'newest run of the task under output_dir; read again by ~/reload', 'str',
+              read_only=False, check=not_empty),
+    ParamSpec('checkpoint_choice', 'best',
+              "which checkpoint of a run: 'best' (the run's result, chosen by validation during "
+              "training) or 'newest'", 'str', read_only=False, choices=CHECKPOINT_CHOICES),
     ParamSpec('output_dir', 'runs', "output root searched when checkpoint is 'latest'", 'str',
               read_only=False, check=not_empty),
+    ParamSpec('device', 'cpu',
+              'torch device of the policy network: cpu, cuda, cuda:N or auto. The CPU answers '
+              'one state per action faster than a round trip to a GPU; an .onnx policy always '
+              'runs on the CPU', 'str', check=device_form),
     ParamSpec('control_rate', 100.0,
               'Hz of the command output; control_rate * action_time_step must be a whole number '
               '(the first-order-hold sub-steps per action)', 'float', check=positive),
@@ -467,24 +477,27 @@ def describe_policy(policy: ControlPolicy) -> str:
     return f'{path} (epoch {epoch})' if epoch is not None else str(path)
 
 
-def resolve_checkpoint(checkpoint: str, output_dir: str, task_name: str) -> str:
+def resolve_checkpoint(checkpoint: str, output_dir: str, task_name: str,
+                       newest: bool = False) -> str:
     """
     Turn the ``checkpoint`` parameter into a checkpoint location.
 
     :param checkpoint: A checkpoint, run or output directory, an fsspec URL, or ``latest``.
     :param output_dir: Searched when ``checkpoint`` is ``latest``.
     :param task_name: Only checkpoints of this task count for ``latest``.
+    :param newest: Take a run's newest checkpoint rather than its best.
 
     :returns: The location to load.
     """
     from ddpg_manipulation.learning import checkpoint as ckpt
 
     if checkpoint.strip() == 'latest':
-        return str(ckpt.find_latest(output_dir, task_name))
+        return str(ckpt.resolve(output_dir, task_name, newest))
     return checkpoint
 
 
-def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -> Policy:
+def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1,
+                device: str = 'cpu', choice: str = 'best') -> Policy:
     """
     Resolve and load a checkpoint or an exported ``.onnx`` policy for a task.
 
@@ -495,12 +508,17 @@ def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -
     :param output_dir: ``output_dir`` parameter.
     :param task: Task name or YAML path.
     :param threads: Inference threads (torch intra-op threads, or onnxruntime's).
+    :param device: ``device`` parameter (torch checkpoints only).
+    :param choice: ``checkpoint_choice`` parameter: ``best`` or ``newest`` of a run.
 
     :returns: The ``Policy`` (a checkpoint's has ``params``, the task's ParameterContainer).
     """
     from ddpg_manipulation.policy import Policy
 
     if checkpoint.strip().lower().endswith('.onnx'):
+        if device != 'cpu':
+            raise ParameterError(f"parameter 'device' {device!r}: an exported .onnx policy runs "
+                                 'with onnxruntime on the CPU')
         return Policy.load_onnx(checkpoint.strip(), task=task, threads=threads)
     import torch
 
@@ -509,7 +527,9 @@ def load_policy(checkpoint: str, output_dir: str, task: str, threads: int = 1) -
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     params = ParameterContainer(task)
-    return Policy.load(resolve_checkpoint(checkpoint, output_dir, params.task_name), task)
+    newest = choice == 'newest'
+    location = resolve_checkpoint(checkpoint, output_dir, params.task_name, newest)
+    return Policy.load(location, task, device=device, newest=newest)
 
 
 @dataclass

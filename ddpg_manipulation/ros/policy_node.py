@@ -106,7 +106,9 @@ class PolicyNode(LifecycleNode):
         try:
             checkpoint = current_parameter(self, _SPECS['checkpoint'])
             output_dir = current_parameter(self, _SPECS['output_dir'])
-            policy = self._loader(checkpoint, output_dir, values['task'], values['threads'])
+            choice = current_parameter(self, _SPECS['checkpoint_choice'])
+            policy = self._loader(checkpoint, output_dir, values['task'], values['threads'],
+                                  values['device'], choice)
             context = TaskContext.of(policy)
             try:
                 controller = PolicyController(
@@ -263,13 +265,14 @@ class PolicyNode(LifecycleNode):
         try:
             target = self._announced or current_parameter(self, _SPECS['checkpoint'])
             output_dir = current_parameter(self, _SPECS['output_dir'])
+            choice = current_parameter(self, _SPECS['checkpoint_choice'])
         except ParameterError as error:
             self.get_logger().error(f'reload refused: {error}')
             return False, f'reload refused: {error}'
         self._announced = None
         ok, message = controller.reload(
             lambda: self._loader(target, output_dir, self.values['task'],
-                                 self.values['threads']))
+                                 self.values['threads'], self.values['device'], choice))
         # Two call sites: rclpy ties each logging call site to one severity.
         if ok:
             self.get_logger().info(message)

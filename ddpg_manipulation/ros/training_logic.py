@@ -35,6 +35,7 @@ from typing import Any, Callable, Mapping, TYPE_CHECKING
 from ddpg_manipulation.ros.interfaces import GraphFactory
 from ddpg_manipulation.ros.params import (
     at_least,
+    device_form,
     non_negative,
     not_empty,
     ParameterError,
@@ -48,12 +49,6 @@ if TYPE_CHECKING:
     from ddpg_manipulation.transitions import DemonstrationSource
 
 
-def _device_form(value: str) -> str | None:
-    from ddpg_manipulation.parameters import DEVICE_FORMS, DEVICE_PATTERN
-
-    return None if DEVICE_PATTERN.fullmatch(value.strip().lower()) else f'expected {DEVICE_FORMS}'
-
-
 TRAINING_PARAMS = (
     task_spec(),
     ParamSpec('epochs', 0, "epochs to train; 0 = the task's learner.epochs", 'int',
@@ -64,7 +59,7 @@ TRAINING_PARAMS = (
     ParamSpec('device', 'auto',
               'torch device of the networks, replay storage and updates: auto (CUDA if '
               'available, else CPU), cpu, cuda or cuda:N; MuJoCo always runs on the CPU', 'str',
-              check=_device_form),
+              check=device_form),
     ParamSpec('use_planner', False,
               'run the planner in this process for demonstrations instead of taking them from '
               '~/demonstrations', 'bool'),
