@@ -44,6 +44,7 @@ import yaml
 
 from ddpg_manipulation.errors import PackageError
 from ddpg_manipulation.parameters import DECLARATIONS, Key, Parameters
+from ddpg_manipulation.sim.state_space import NORM_TOLERANCE, StateSpace
 
 TASKS_DIR = Path(__file__).resolve().parent / 'tasks'
 
@@ -182,6 +183,7 @@ class ParameterContainer(Parameters):
     task_name: str
     model_path: Path
     model: mujoco.MjModel
+    state_space: StateSpace
     actuated_qpos: list[int]
 
     def __init__(
@@ -201,6 +203,7 @@ class ParameterContainer(Parameters):
         # The record of what was loaded: to_dict() and config_hash() read it, not the attributes.
         self._values = values
         self._load_model()
+        self.state_space = StateSpace.from_model(self.model)
         self._check_model_sizes()
         self._check_bounds()
         self._check_constraints()
@@ -242,6 +245,7 @@ class ParameterContainer(Parameters):
     def _check_model_sizes(self) -> None:
         model_sizes = {
             'state': (self.state_dimension, 'state size nq+nv+na'),
+            'tangent': (self.tangent_dimension, 'degrees of freedom 2nv+na'),
             'action': (self.action_dimension, 'actuator count nu'),
         }
         for dotted, key in DECLARATIONS.items():
@@ -268,13 +272,34 @@ class ParameterContainer(Parameters):
                 )
         for prefix in ('start', 'goal'):
             state = v[f'{prefix}.state']
+            self._check_quaternions(state, f'{prefix}.state')
             lower, upper = v[f'{prefix}.bound_lower'], v[f'{prefix}.bound_upper']
-            outside = (state < lower) | (state > upper)
+            # Orientations compare as roll, pitch, yaw, each taken modulo 2 pi nearest its
+            # bounds; elsewhere these are the state's own values.
+            coordinates = self.state_space.angle_coordinates(state, lower, upper)
+            slack = np.zeros_like(lower)
+            slack[self.state_space.rotation_dofs()] = 1e-9  # angles read back from a quaternion
+            outside = (coordinates < lower - slack) | (coordinates > upper + slack)
             if np.any(outside):
                 i = int(np.argmax(outside))
+                slot = self.state_space.bound_names[i] if self.state_space.has_quaternions else ''
+                where = f'index {i} ({slot})' if slot else f'index {i}'
                 raise ConfigError(
-                    f"{self.task_file}: key '{prefix}.state': nominal value {state[i]} at "
-                    f'index {i} lies outside its sampling bounds [{lower[i]}, {upper[i]}]'
+                    f"{self.task_file}: key '{prefix}.state': nominal value {coordinates[i]} at "
+                    f'{where} lies outside its sampling bounds [{lower[i]}, {upper[i]}]'
+                )
+
+    def _check_quaternions(self, state: np.ndarray, dotted: str) -> None:
+        for quaternion in self.state_space.quaternions:
+            block = state[quaternion.qpos:quaternion.qpos + 4]
+            norm = float(np.linalg.norm(block))
+            if abs(norm - 1.0) > NORM_TOLERANCE:
+                unit = ', '.join(f'{x:.16g}' for x in block / norm) if norm > 0 else '1, 0, 0, 0'
+                raise ConfigError(
+                    f'{self.task_file}: key {dotted!r}: the quaternion of joint '
+                    f'{quaternion.joint!r} (indices {quaternion.qpos}-{quaternion.qpos + 3}, w x '
+                    f'y z) has norm {norm:.9g}, expected 1 within {NORM_TOLERANCE:g} (e.g. '
+                    f'[{unit}])'
                 )
 
     def _check_constraints(self) -> None:
@@ -291,6 +316,11 @@ class ParameterContainer(Parameters):
     def state_dimension(self) -> int:
         """Size of the state vector ``[qpos, qvel(, act)]`` of the task's model."""
         return self.model.nq + self.model.nv + self.model.na
+
+    @property
+    def tangent_dimension(self) -> int:
+        """Degrees of freedom of the state ``2nv+na``: the length of scalings and bounds."""
+        return 2 * self.model.nv + self.model.na
 
     @property
     def action_dimension(self) -> int:

@@ -75,8 +75,10 @@ TORCH_DEVICE = Check(lambda text: DEVICE_PATTERN.fullmatch(text) is not None,
                      f'expected {DEVICE_FORMS} (N an integer >= 0), got {{value!r}}',
                      DEVICE_FORMS)
 
-# Vector lengths: the model's state size nq+nv+na, its actuator count nu, or a fixed number.
-Size = Literal['state', 'action'] | int
+# Vector lengths: the model's state size nq+nv+na, its tangent size 2nv+na (one value per degree
+# of freedom, then per velocity and activation: `sim/state_space.py`), its actuator count nu, or
+# a fixed number.
+Size = Literal['state', 'tangent', 'action'] | int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,22 +139,31 @@ class Parameters:
     model_filename: str = key('', 'MJCF file, relative to the task YAML (required)')
     model_nthread: int = key(
         0, 'MuJoCo rollout threads; 0 = the cores this process may use', NON_NEGATIVE)
+    model_camera: str = key(
+        '', 'camera of the model that `eval --render` and picture strips show; empty = a free '
+        'camera fitted to the scene')
 
-    start_state: list[float] = key([], 'nominal start state `[qpos, qvel(, act)]`', size='state')
+    start_state: list[float] = key(
+        [], 'nominal start state `[qpos, qvel(, act)]`; a free joint holds x, y, z and a unit '
+        'quaternion w, x, y, z', size='state')
     start_bound_lower: list[float] = key(
-        [], 'lower bound of the start states, sampled uniformly between the bounds',
-        size='state')
-    start_bound_upper: list[float] = key([], 'upper bound of the start states', size='state')
+        [], 'lower bound of the start states, sampled uniformly between the bounds, per degree '
+        'of freedom: where the model has a free or ball joint, its orientation takes three '
+        'slots, roll, pitch, yaw in rad (q = Rz(yaw) Ry(pitch) Rx(roll)); the velocities follow',
+        size='tangent')
+    start_bound_upper: list[float] = key([], 'upper bound of the start states', size='tangent')
 
     goal_state: list[float] = key([], 'nominal goal state', size='state')
     goal_bound_lower: list[float] = key(
-        [], 'lower bound of the goal states, sampled uniformly between the bounds',
-        size='state')
-    goal_bound_upper: list[float] = key([], 'upper bound of the goal states', size='state')
+        [], 'lower bound of the goal states, sampled uniformly between the bounds (per degree of '
+        'freedom, as the start bounds)', size='tangent')
+    goal_bound_upper: list[float] = key([], 'upper bound of the goal states', size='tangent')
 
     reward_distance_scaling: list[float] = key(
-        [], 'diagonal scaling of the state distance',
-        NON_NEGATIVE_ENTRIES, SOME_POSITIVE_ENTRY, size='state')
+        [], 'diagonal scaling of the state distance, per degree of freedom: the three slots of '
+        'an orientation weight the rotation vector from the goal orientation to the state '
+        '(radians, the shorter way round), the velocities follow',
+        NON_NEGATIVE_ENTRIES, SOME_POSITIVE_ENTRY, size='tangent')
     reward_proximity_scaling: float = key(
         0.0, 'planner: weight of the finger-to-object distance', NON_NEGATIVE)
     reward_reachability_scaling: float = key(
@@ -333,7 +344,8 @@ _HEADER = """\
 # key not listed here is rejected. Each `section.key` is exposed flat as `params.section_key`
 # (e.g. `learner.batch_size` -> `params.learner_batch_size`); top-level keys keep their name.
 # The expected form of a value, where it has one, closes its comment in brackets (vector
-# lengths in the model's sizes: nq+nv+na the state, nu the actuators).
+# lengths in the model's sizes: nq+nv+na the state, 2nv+na its degrees of freedom (the same
+# where the model has no free or ball joint), nu the actuators).
 #
 # A key whose default has a decimal point takes any number, one whose default has none an
 # integer. Numbers are plain YAML numbers. A number field may also hold the literal forms `pi`,
@@ -341,7 +353,8 @@ _HEADER = """\
 _WIDTH = 99
 # Inline comments start at this column where the line leaves room.
 _COMMENT_COLUMN = 31
-_SIZE_NAMES: dict[Size, str] = {'state': 'nq+nv+na', 'action': 'nu'}
+_SIZE_NAMES: dict[Size, str] = {'state': 'nq+nv+na', 'tangent': '2nv+na',
+                                'action': 'nu'}
 
 
 def _yaml_value(value: Any) -> str:

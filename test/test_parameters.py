@@ -83,7 +83,8 @@ def test_container_attributes_are_exactly_the_declared_names() -> None:
     params = ParameterContainer('box_reach')
     declared = {key.name for key in DECLARATIONS.values()}
     assert declared == set(Parameters.__annotations__)
-    extra = {'task_file', 'task_name', 'model', 'model_path', 'actuated_qpos', '_values'}
+    extra = {'task_file', 'task_name', 'model', 'model_path', 'state_space', 'actuated_qpos',
+             '_values'}
     assert set(vars(params)) == declared | extra
     for key in DECLARATIONS.values():
         assert isinstance(getattr(params, key.name), type(key.default)), key.name

@@ -26,6 +26,7 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.sim.actions import ActionSpace, first_order_hold
+from ddpg_manipulation.sim.state_space import StateSpace
 
 
 def usable_cores() -> int:
@@ -45,7 +46,9 @@ class MujocoPlant:
     A task's MuJoCo model, simulated for many environments at once.
 
     The state is ``[qpos, qvel(, act)]`` in the model's order. All environments and all physics
-    sub-steps of a call run in one call into MuJoCo's multi-threaded ``rollout``.
+    sub-steps of a call run in one call into MuJoCo's multi-threaded ``rollout``. Distances,
+    sampling bounds and the distance scaling are per degree of freedom (:attr:`state_space`):
+    free and ball joints' orientations are unit quaternions in the state and rotations there.
 
     :param params: Parameters of the task.
     :param nthread: Rollout threads; default ``params.model_nthread`` (0 = usable cores).
@@ -55,6 +58,7 @@ class MujocoPlant:
         self.params = params
         self.model = mujoco.MjModel.from_xml_path(str(params.model_path))
         self.state_dimension = self.model.nq + self.model.nv + self.model.na
+        self.state_space = StateSpace.from_model(self.model)
         self.action_dimension = self.model.nu
         self.sensor_dimension = self.model.nsensordata
         self.actions = ActionSpace.from_params(params)
@@ -204,6 +208,11 @@ class MujocoPlant:
         """
         Distance between states and goals under the task's diagonal distance scaling.
 
+        The scaling weights the tangent difference (:meth:`StateSpace.difference
+        <ddpg_manipulation.sim.state_space.StateSpace.difference>`): ``states - goals`` where the
+        model has no free or ball joint, and the rotation from goal to state (an angle, the
+        shorter way round, whichever sign the quaternions have) for an orientation.
+
         :param states: States, shape (..., nx).
         :param goals: Goal states, broadcastable to ``states``.
 
@@ -214,6 +223,8 @@ class MujocoPlant:
             if states.device not in self._scaling_on:
                 self._scaling_on[states.device] = scaling.to(states.device)
             scaling = self._scaling_on[states.device]
+        if self.state_space.has_quaternions:
+            return self.state_space.scaled_distances(states, goals, scaling)
         return torch.linalg.vector_norm((states - goals) * scaling, dim=-1)
 
     def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
@@ -223,9 +234,10 @@ class MujocoPlant:
         :param count: Number of states.
         :param generator: Random generator (seeded by the caller).
 
-        :returns: States, shape (count, nx).
+        :returns: States, shape (count, nx); orientations uniform in roll, pitch and yaw
+            between their bounds, as unit quaternions.
         """
-        return _uniform(*self.start_bounds, count, generator)
+        return self.state_space.sample(*self.start_bounds, count, generator)
 
     def sample_goal_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
         """
@@ -234,9 +246,20 @@ class MujocoPlant:
         :param count: Number of states.
         :param generator: Random generator (seeded by the caller).
 
-        :returns: States, shape (count, nx).
+        :returns: States, shape (count, nx), as :meth:`sample_start_states`.
         """
-        return _uniform(*self.goal_bounds, count, generator)
+        return self.state_space.sample(*self.goal_bounds, count, generator)
+
+    def goal_region_distances(self, states: torch.Tensor) -> torch.Tensor:
+        """
+        Scaled distance of states to the goal bounds (zero inside them).
+
+        :param states: States, shape (batch, nx).
+
+        :returns: Distances, shape (batch,): to the state clamped into the bounds, coordinate
+            by coordinate (orientations in roll, pitch, yaw).
+        """
+        return self.scaled_distances_to(states, self.state_space.clamp(states, *self.goal_bounds))
 
     def close(self) -> None:
         """Stop the rollout thread pool."""
@@ -249,9 +272,3 @@ class MujocoPlant:
             self.close()
         except Exception:  # noqa: BLE001 - interpreter shutdown may have torn mujoco down
             pass
-
-
-def _uniform(lower: torch.Tensor, upper: torch.Tensor, count: int,
-             generator: torch.Generator) -> torch.Tensor:
-    noise = torch.rand((count, lower.shape[0]), generator=generator)
-    return lower + (upper - lower) * noise
