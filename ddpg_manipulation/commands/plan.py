@@ -117,11 +117,13 @@ def plot_path(graph: Any, node: int, path: str | os.PathLike) -> Path:
 
     ids = graph.shortest_path_to(node)
     model = graph.plant.model
-    states = graph.states[ids].numpy()
+    space = graph.plant.state_space
+    # Per degree of freedom, as the distance scaling: an orientation as its rotation vector.
+    states = space.coordinates(graph.states[ids]).numpy()
     actions = graph.relative_actions[ids[1:]].numpy()
-    goal = graph.goal_states[int(graph.search_indices[node])].numpy()
+    goal = space.coordinates(graph.goal_states[int(graph.search_indices[node])]).numpy()
     scaling = graph.distance_scaling.numpy()
-    names = _state_names(model)
+    names = space.names
     figure = new_figure(figsize=(13, 4), layout='constrained')
     axes = figure.subplots(1, 2)
     steps = range(len(ids))
@@ -141,18 +143,3 @@ def plot_path(graph: Any, node: int, path: str | os.PathLike) -> Path:
     axes[1].legend(fontsize=7)
     figure.suptitle(f'{graph.params.task_name}: best path, {len(ids) - 1} action steps')
     return save_figure_atomically(figure, path)
-
-
-def _state_names(model: Any) -> list[str]:
-    import mujoco
-
-    position, velocity = [], []
-    for joint in range(model.njnt):
-        name = model.joint(joint).name or f'joint {joint}'
-        kind = model.jnt_type[joint]
-        width = {mujoco.mjtJoint.mjJNT_FREE: 7, mujoco.mjtJoint.mjJNT_BALL: 4}.get(kind, 1)
-        dofs = {mujoco.mjtJoint.mjJNT_FREE: 6, mujoco.mjtJoint.mjJNT_BALL: 3}.get(kind, 1)
-        position += [name if width == 1 else f'{name}[{k}]' for k in range(width)]
-        velocity += [f'{name} vel' if dofs == 1 else f'{name} vel[{k}]' for k in range(dofs)]
-    acts = [f'act {k}' for k in range(model.na)]
-    return position + velocity + acts

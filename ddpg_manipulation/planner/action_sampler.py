@@ -151,9 +151,6 @@ class ActionSampler:
             depend on the action (e.g. nothing touches the object yet).
         """
         graph = self.graph
-        if not graph.linearization.available:
-            # Ball or free joints: state differences are not tangent vectors; no gradient step.
-            return torch.full((node_ids.shape[0], self.nu), torch.nan)
         states = graph.states[node_ids]
         goals = graph.sub_goal_states[graph.search_indices[node_ids]]
         if graph.uses_reachability:  # linearized already, for the reachability reward
@@ -161,7 +158,8 @@ class ActionSampler:
         else:
             jacobians = graph.linearization.jacobians(states, graph.next_start_targets(node_ids))
         weights = graph.distance_scaling.double()
-        errors = (states - goals).double() * weights
+        # Tangent layout, as the Jacobians' rows: orientations differ by a rotation vector.
+        errors = self.plant.state_space.difference(states, goals).double() * weights
         scaled = jacobians * weights[None, :, None]
         # Regularized least squares, small enough to leave well-posed steps untouched.
         normal = scaled.transpose(1, 2) @ scaled

@@ -114,9 +114,8 @@ class DemonstrationSampler:
         self._settled_ids = torch.zeros(0, dtype=torch.long)
         if steps <= 0 or n <= graph.searches:
             return 0
-        lower, upper = self.plant.goal_bounds
         states = graph.states[:n]
-        gap = self.plant.scaled_distances_to(states, states.clamp(lower, upper))
+        gap = self.plant.goal_region_distances(states)
         scale = self.plant.scaled_distances_to(self.plant.start_state, self.plant.goal_state)
         near = torch.nonzero(gap < _SETTLE_NEAR * self.success_distance * scale).flatten()
         near = near[near >= graph.searches]

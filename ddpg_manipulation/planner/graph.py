@@ -125,14 +125,14 @@ class Graph:
         self.proximity = Proximity(plant.model, params.planner_proximity_site, params.task_file)
         self.distance_scaling = plant.distance_scaling
         self.linearization = StepLinearization(plant, params.planner_finite_diff_eps)
-        # Reachability looks at the object: unactuated positions that enter the goal distance.
-        nq = plant.model.nq
-        actuated = set(plant.actuated_pos.tolist())
+        # Reachability looks at the object: unactuated degrees of freedom (tangent layout, where
+        # an orientation is three rotation slots) that enter the goal distance.
+        model = plant.model
+        actuated = {int(model.jnt_dofadr[model.actuator_trnid[a, 0]]) for a in range(model.nu)}
         self.object_dims = torch.tensor(
-            [i for i in range(nq) if i not in actuated and self.distance_scaling[i] > 0],
+            [i for i in range(model.nv) if i not in actuated and self.distance_scaling[i] > 0],
             dtype=torch.long)
         self.uses_reachability = (params.reward_reachability_scaling > 0
-                                  and self.linearization.available
                                   and len(self.object_dims) > 0)
         self.demonstrations = DemonstrationSampler(
             self, generator or torch.Generator().manual_seed(params.seed + 20_000))
@@ -298,7 +298,8 @@ class Graph:
     def _reachability_costs(self, ids: torch.Tensor) -> torch.Tensor:
         goals = self.sub_goal_states[self.search_indices[ids]]
         scaling = self.distance_scaling[self.object_dims]
-        delta = (goals - self.states[ids])[:, self.object_dims] * scaling
+        step = self.plant.state_space.difference(goals, self.states[ids])
+        delta = step[:, self.object_dims] * scaling
         effort = torch.einsum('bi,bij,bj->b', delta, self.reachability_matrices[ids], delta)
         floor = _REACHABILITY_FLOOR
         return torch.log(effort.clamp_min(floor) / floor)

@@ -309,7 +309,9 @@ class Planner:
             return torch.ones(n, dtype=torch.float64)
         scaling = graph.distance_scaling
         dims = scaling > 0
-        cells = torch.floor(graph.states[:n][:, dims] * scaling[dims] / size).long()
+        # Per degree of freedom: an orientation is binned by its rotation vector.
+        coordinates = self.plant.state_space.coordinates(graph.states[:n])
+        cells = torch.floor(coordinates[:, dims] * scaling[dims] / size).long()
         cells = torch.cat([graph.search_indices[:n, None], cells], dim=1)
         keys = (cells * self._hash[:cells.shape[1]]).sum(1)
         _, inverse, counts = torch.unique(keys, return_inverse=True, return_counts=True)

@@ -41,6 +41,11 @@ class StepLinearization:
     batched over the states. One finite difference per state is the only loop (no physics
     rollout: a handful of perturbed single steps).
 
+    The rows are MuJoCo's tangent layout ``[dq (nv), qvel (nv), act (na)]``: ``mjd_transitionFD``
+    perturbs and differences positions with ``mj_integratePos`` and ``mj_differentiatePos``, so
+    a free or ball joint's orientation changes by a rotation vector, the layout of the plant's
+    state differences (:class:`~ddpg_manipulation.sim.state_space.StateSpace`).
+
     :param plant: The task's simulation.
     :param eps: Finite-difference step.
     """
@@ -51,8 +56,8 @@ class StepLinearization:
         self.data = mujoco.MjData(self.model)
         self.eps = eps
         # The derivatives are over [dq (nv), qvel (nv), act (na)]: the state layout itself
-        # where nq == nv (hinge and slide joints).
-        self.available = self.model.nq == self.model.nv
+        # where nq == nv (hinge and slide joints), the tangent layout of the state's
+        # differences where quaternions make nq > nv.
         self.size = 2 * self.model.nv + self.model.na
         scale = plant.actions.range * plant.actions.time_step
         self.action_scale = torch.from_numpy(np.asarray(scale, dtype=np.float64))
@@ -64,12 +69,10 @@ class StepLinearization:
         :param states: States, shape (batch, nx).
         :param targets: Actuator targets where the step starts, shape (batch, nu).
 
-        :returns: Jacobians, shape (batch, nx, nu), float64.
+        :returns: Jacobians, shape (batch, 2 nv + na, nu), float64: rows in the tangent layout.
         """
         model, data = self.model, self.data
         nx, nu, batch = self.size, self.model.nu, states.shape[0]
-        if not self.available:
-            raise ValueError('step linearization needs nq == nv (no ball or free joints)')
         a = np.zeros((batch, nx, nx))
         b = np.zeros((batch, nx, nu))
         for i, (state, target) in enumerate(zip(states.double().numpy(),
