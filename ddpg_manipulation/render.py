@@ -18,6 +18,8 @@ Headless rendering of trajectories: videos (``.mp4``, ``.gif``) and frame strips
 The goal is drawn as a translucent green ghost of the goal state. Only the bodies whose position
 enters the task's distance (a nonzero ``reward.distance_scaling`` entry, and their children) are
 ghosted: a goal that fixes the object does not also show a hand pose that does not matter.
+Marker geoms of group 2 (the coloured faces that show an object's orientation) are ghosted in
+a darker green, so the ghost shows the goal's orientation too; the ghost draws no sites.
 
 OpenGL: MuJoCo's offscreen rendering needs a GL context without a display. ``MUJOCO_GL`` picks
 the backend (``egl`` or ``osmesa``; ``glfw`` needs a display). When it is unset, ``egl`` and then
@@ -50,6 +52,8 @@ VIDEO_SUFFIXES = ('.mp4', '.gif')
 APT_HINT = ('install a headless OpenGL: apt-get install libegl1 libegl-mesa0 libgl1-mesa-dri '
             'libopengl0 (EGL) or libosmesa6 (OSMesa), or set MUJOCO_GL')
 GHOST_RGBA = (0.25, 0.85, 0.35, 0.35)
+MARKER_GROUP = 2
+GHOST_MARKER_RGBA = (0.02, 0.3, 0.08, 0.75)
 # Geoms of this group are hidden by MuJoCo's default visual options (groups 0-2 are shown).
 HIDDEN_GROUP = 5
 # Frame sizes: mp4 wants multiples of 16 (codec macro blocks); gifs are kept small.
@@ -169,15 +173,15 @@ def goal_bodies(model: mujoco.MjModel, distance_scaling: Sequence[float]) -> set
     Find the bodies whose pose the goal fixes: a joint with a weighted position, and below.
 
     :param model: The model.
-    :param distance_scaling: Diagonal distance scaling of the state (qpos entries first).
+    :param distance_scaling: Diagonal distance scaling per degree of freedom (positions first).
 
     :returns: Body ids (never the world body); every moving body if no position is weighted.
     """
-    scaling = np.asarray(distance_scaling, dtype=np.float64)[:model.nq]
-    widths = {int(mujoco.mjtJoint.mjJNT_FREE): 7, int(mujoco.mjtJoint.mjJNT_BALL): 4}
+    scaling = np.asarray(distance_scaling, dtype=np.float64)[:model.nv]
+    widths = {int(mujoco.mjtJoint.mjJNT_FREE): 6, int(mujoco.mjtJoint.mjJNT_BALL): 3}
     direct = set()
     for joint in range(model.njnt):
-        start = int(model.jnt_qposadr[joint])
+        start = int(model.jnt_dofadr[joint])
         width = widths.get(int(model.jnt_type[joint]), 1)
         if np.any(scaling[start:start + width] > 0):
             direct.add(int(model.jnt_bodyid[joint]))
@@ -196,15 +200,14 @@ def relative_distances(params: Any, states: np.ndarray, goals: np.ndarray) -> np
     """
     Compute the relative distance of every state of every episode to its goal.
 
-    :param params: Task parameters (``reward_distance_scaling``).
+    :param params: Task parameters (``reward_distance_scaling``, ``state_space``).
     :param states: States, shape (episodes, steps + 1, nx); index 0 is the start.
     :param goals: Goals, shape (episodes, nx).
 
     :returns: Relative distances, shape (episodes, steps + 1): 1 = no progress, 0 = at the goal.
     """
     scaling = np.asarray(params.reward_distance_scaling, dtype=np.float64)
-    scaled = (states - goals[:, None]) * scaling
-    distances = np.linalg.norm(scaled, axis=-1)
+    distances = params.state_space.scaled_distances(states, goals[:, None], scaling)
     return distances / np.maximum(distances[:, :1], 1e-6)
 
 
@@ -217,8 +220,8 @@ class SceneRenderer:
     :param params: Task parameters (``model_path``, ``reward_distance_scaling``).
     :param width: Image width in pixels.
     :param height: Image height in pixels.
-    :param camera: Name of a camera of the model; default a free camera fitted by
-        :meth:`fit_camera`.
+    :param camera: Name of a camera of the model; default the task's ``model.camera``, or where
+        that is empty a free camera fitted by :meth:`fit_camera`.
     :param antialias: Multisample (4x); costs about twice the time per frame in software GL.
     """
 
@@ -245,6 +248,7 @@ class SceneRenderer:
         self.scene = mujoco.MjvScene(self.model, maxgeom=2 * self.model.ngeom + 100)
         self.viewport = mujoco.MjrRect(0, 0, self.width, self.height)
         self.camera = mujoco.MjvCamera()
+        camera = task_camera(params, camera)
         if camera is not None:
             camera_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera)
             if camera_id < 0:
@@ -345,6 +349,21 @@ class SceneRenderer:
         return np.ascontiguousarray(image[::-1])  # GL rows run bottom-up
 
 
+def task_camera(params: Any, camera: str | None = None) -> str | None:
+    """
+    Choose the camera to render a task with.
+
+    :param params: Task parameters (``model_camera``).
+    :param camera: A camera asked for by name, or None.
+
+    :returns: ``camera`` if given, else the task's ``model.camera``; None (a fitted free camera)
+        where neither names one.
+    """
+    if camera:
+        return camera
+    return getattr(params, 'model_camera', '') or None
+
+
 def _display_model(model_path: str | os.PathLike) -> mujoco.MjModel:
     spec = mujoco.MjSpec.from_file(str(model_path))
     if not any(t.type == mujoco.mjtTexture.mjTEXTURE_SKYBOX for t in spec.textures):
@@ -403,9 +422,12 @@ def _ghost_model(model: mujoco.MjModel, distance_scaling: Sequence[float]) -> mu
     bodies = goal_bodies(model, distance_scaling)
     for geom in range(model.ngeom):
         if int(model.geom_bodyid[geom]) in bodies:
-            ghost.geom_rgba[geom] = GHOST_RGBA
+            marker = int(model.geom_group[geom]) == MARKER_GROUP
+            ghost.geom_rgba[geom] = GHOST_MARKER_RGBA if marker else GHOST_RGBA
         else:
             ghost.geom_group[geom] = HIDDEN_GROUP
+    # mjv_addGeoms draws sites as well: the ghost's would float where the goal puts the hand.
+    ghost.site_group[:] = HIDDEN_GROUP
     ghost.geom_matid[:] = -1  # a material's colour would win over the ghost's rgba
     return ghost
 
@@ -538,7 +560,8 @@ def render_trajectories(
     :param height: Frame height (default 480 for mp4, 240 for gif; less for a wide scene).
     :param speed: Playback speed relative to simulated time (one frame per action step).
     :param hold_s: Seconds of video for which the last frame of each episode is held.
-    :param camera: Named model camera instead of the fitted free camera.
+    :param camera: Named model camera (default the task's ``model.camera``, else a fitted free
+        camera).
 
     :returns: The video path.
     """
@@ -551,7 +574,10 @@ def render_trajectories(
     if speed <= 0:
         raise RenderError(f'speed {speed}: expected a number > 0')
     shown = np.concatenate([states.reshape(-1, states.shape[-1]), goals])
+    camera = task_camera(params, camera)
     default_width, default_height, wide = frame_size(params, shown, path.suffix.lower())
+    if camera is not None:  # a model camera frames the scene itself: the usual frame size
+        (default_width, default_height), wide = DEFAULT_SIZES[path.suffix.lower()], False
     fps = speed / float(params.action_time_step)
     distances = relative_distances(params, states, goals)
     threshold = float(params.learner_final_success_distance)
@@ -594,7 +620,8 @@ def render_frame_strip(
     :param frames: Number of frames, evenly spaced from the first to the last state.
     :param width: Width of one frame (default from the scene's shape: 320, or 640 if stacked).
     :param height: Height of one frame (default from the scene's shape: 240, or less if stacked).
-    :param camera: Named model camera instead of the fitted free camera.
+    :param camera: Named model camera (default the task's ``model.camera``, else a fitted free
+        camera).
 
     :returns: The PNG path.
     """
@@ -611,8 +638,11 @@ def render_frame_strip(
     threshold = float(params.learner_final_success_distance)
     steps = np.unique(np.linspace(0, states.shape[0] - 1, frames).round().astype(int))
     shown = np.concatenate([states, goal[None]])
+    camera = task_camera(params, camera)
     default_width, default_height, wide = frame_size(params, shown, '.png')
-    stacked = wide and camera is None
+    if camera is not None:  # a model camera frames the scene itself: the usual frame size
+        (default_width, default_height), wide = DEFAULT_SIZES['.png'], False
+    stacked = wide
     images = []
     with SceneRenderer(params, width or default_width, height or default_height,
                        camera, antialias=True) as renderer:
