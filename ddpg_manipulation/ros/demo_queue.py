@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import deque
 import threading
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -45,14 +45,17 @@ class DemonstrationQueue:
     :param capacity: Most demonstrations kept (unused + pool); the oldest are evicted.
     :param reuse: Serve stored demonstrations again once all have been used.
     :param seed: Seed of the random draws when reusing.
+    :param quaternion_slots: The w slot of each quaternion of the task's state: received states
+        must hold unit quaternions there.
     """
 
     def __init__(self, state_dimension: int, action_dimension: int, capacity: int = 256,
-                 reuse: bool = True, seed: int = 0) -> None:
+                 reuse: bool = True, seed: int = 0, quaternion_slots: Sequence[int] = ()) -> None:
         if capacity < 1:
             raise ValueError(f'capacity must be >= 1, got {capacity}')
         self.state_dimension = int(state_dimension)
         self.action_dimension = int(action_dimension)
+        self.quaternion_slots = tuple(int(i) for i in quaternion_slots)
         self.capacity = int(capacity)
         self.reuse = reuse
         self._fresh: deque[dict[str, np.ndarray]] = deque()
@@ -77,7 +80,7 @@ class DemonstrationQueue:
         """
         try:
             demonstration = flat_to_demonstration(flat, self.state_dimension,
-                                                  self.action_dimension)
+                                                  self.action_dimension, self.quaternion_slots)
         except LayoutError:
             with self._lock:
                 self.rejected += 1

@@ -39,6 +39,11 @@ Dims 0 and 1 are the standard row-major description of the matrix (``data[data_o
 columns + c]``). Dims 2-6 only name the column blocks, in order, with their widths; their sizes
 sum to ``columns``. ``data_offset`` is 0 when sent; a receiver honours any offset.
 
+A state block is the state ``[qpos (nq), qvel (nv), act (na)]``, so ``nx = nq + nv + na``; where
+the model has free or ball joints ``nq > nv`` (a free joint: 7 positions x y z qw qx qy qz, 6
+velocities), and the receiver, which knows its task's model, splits the block there. Received
+quaternions must be unit quaternions (to float32 precision, :data:`QUATERNION_TOLERANCE`).
+
 The functions take and fill "MultiArray-like" objects (anything with ``layout.dim[i].label/
 size/stride``, ``layout.data_offset`` and ``data``), so the real message and a test double work
 the same; :class:`FlatArray` is the plain container used in between.
@@ -48,12 +53,15 @@ from __future__ import annotations
 
 import array
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 #: Column blocks of a demonstration message, in order.
 BLOCKS = ('states', 'relative_actions', 'next_states', 'start_states', 'goal_states')
+STATE_BLOCKS = ('states', 'next_states', 'start_states', 'goal_states')
+# float32 keeps a unit quaternion's norm within a few 1e-7; the planner's states are MuJoCo's.
+QUATERNION_TOLERANCE = 1e-4
 ROWS_LABEL = 'transitions'
 COLUMNS_LABEL = 'columns'
 
@@ -132,7 +140,8 @@ def demonstration_to_flat(demonstration: Mapping[str, Any]) -> FlatArray:
 
 
 def flat_to_demonstration(
-    flat: FlatArray, state_dimension: int, action_dimension: int
+    flat: FlatArray, state_dimension: int, action_dimension: int,
+    quaternion_slots: Sequence[int] = (),
 ) -> dict[str, np.ndarray]:
     """
     Unpack and validate a message for a task.
@@ -140,6 +149,8 @@ def flat_to_demonstration(
     :param flat: The received layout and data.
     :param state_dimension: The task's nx.
     :param action_dimension: The task's nu.
+    :param quaternion_slots: The w slot of every quaternion of the task's state (free and ball
+        joints): each must be a unit quaternion in every state block.
 
     :returns: Block name -> float32 array (rows, width).
     """
@@ -181,6 +192,14 @@ def flat_to_demonstration(
     for name, width in sizes.items():
         result[name] = np.ascontiguousarray(matrix[:, start:start + width])
         start += width
+    for name in STATE_BLOCKS:
+        for slot in quaternion_slots:
+            norms = np.linalg.norm(result[name][:, slot:slot + 4].astype(np.float64), axis=1)
+            bad = np.flatnonzero(np.abs(norms - 1.0) > QUATERNION_TOLERANCE)
+            if bad.size:
+                raise LayoutError(
+                    f"block '{name}', transition {int(bad[0])}: the quaternion at state values "
+                    f'{slot}-{slot + 3} has norm {norms[bad[0]]:.6g}, expected 1')
     return result
 
 

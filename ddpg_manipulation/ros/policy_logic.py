@@ -27,7 +27,11 @@ Safety rules, all here so they are tested without ROS:
   again) and nothing new is computed; when input is fresh again the next step is planned from
   the new state, starting from the held target;
 * a state or goal of the wrong length, with NaN or inf, or joint states with unknown names are
-  rejected (:class:`InputError`), the previous input stays in use;
+  rejected (:class:`InputError`), the previous input stays in use; quaternions (free and ball
+  joints) are normalized, and one whose norm is off by more than 10 % is rejected;
+* ``~/state`` takes the full state, or only the object poses of a model with free joints
+  (:class:`~ddpg_manipulation.ros.joint_map.PoseMap`: perception), merged over the last known
+  state like joint states;
 * every command is clipped to the action bounds; a non-finite command is never returned (the
   last command is held instead);
 * :meth:`PolicyController.reload` loads a new policy while the loop keeps running and swaps it in
@@ -44,7 +48,7 @@ from typing import Any, Callable, Sequence, TYPE_CHECKING
 import numpy as np
 
 from ddpg_manipulation.ros.interfaces import ControlPolicy
-from ddpg_manipulation.ros.joint_map import JointMap, JointStateError
+from ddpg_manipulation.ros.joint_map import JointMap, JointStateError, PoseMap
 from ddpg_manipulation.ros.params import (
     at_least,
     device_form,
@@ -57,6 +61,7 @@ from ddpg_manipulation.ros.params import (
 )
 from ddpg_manipulation.sim.actions import first_order_hold
 from ddpg_manipulation.sim.joints import joint_layout
+from ddpg_manipulation.sim.state_space import checked_quaternions
 
 if TYPE_CHECKING:
     from ddpg_manipulation.policy import Policy
@@ -161,12 +166,16 @@ class PolicyController:
     :param base_state: State that joint-state messages are merged over until a full state arrives
         (e.g. the task's nominal start); default zeros.
     :param ignored_joints: Joint names dropped from joint-state messages before mapping.
+    :param pose_map: The model's free joints, for object poses on :meth:`set_full_state`.
+    :param quaternion_slots: The w slot of every quaternion of the state (free and ball joints):
+        states and goals have them normalized.
     """
 
     def __init__(self, policy: ControlPolicy, control_rate: float, state_timeout: float,
                  goal: np.ndarray | None = None, joint_map: JointMap | None = None,
                  base_state: np.ndarray | None = None,
-                 ignored_joints: Sequence[str] = ()) -> None:
+                 ignored_joints: Sequence[str] = (), pose_map: PoseMap | None = None,
+                 quaternion_slots: Sequence[int] = ()) -> None:
         if not (state_timeout > 0):
             raise ValueError(f'state_timeout must be > 0, got {state_timeout}')
         self._policy = policy
@@ -177,6 +186,8 @@ class PolicyController:
         self.substeps = substeps_per_action(self.actions.time_step, self.control_rate)
         self.state_timeout = float(state_timeout)
         self.joint_map = joint_map
+        self.pose_map = pose_map
+        self.quaternion_slots = [int(i) for i in quaternion_slots]
         self.ignored_joints = frozenset(ignored_joints)
         self._lock = threading.Lock()
         self._state = (np.zeros(self.state_dimension) if base_state is None
@@ -206,23 +217,58 @@ class PolicyController:
                              f'[qpos, qvel(, act)], got {vector.shape[0]}')
         if not np.all(np.isfinite(vector)):
             raise InputError(f'{what}: holds NaN or inf')
-        return vector.copy()
+        try:
+            return checked_quaternions(vector, self.quaternion_slots, what)
+        except ValueError as error:
+            raise InputError(str(error)) from None
 
     def set_full_state(self, values: Any, now: float) -> None:
         """
-        Take a full state ``[qpos, qvel(, act)]`` (``~/state``).
+        Take a full state ``[qpos, qvel(, act)]``, or the object poses alone (``~/state``).
 
-        :param values: The state.
+        A vector of the state's length is the full state. Where the model has free joints, a
+        vector of 7 values per free joint (``x y z qw qx qy qz``), or 13 (then the velocities),
+        is the objects' pose from perception: it is merged over the last known state, as joint
+        states are (see :class:`~ddpg_manipulation.ros.joint_map.PoseMap`).
+
+        :param values: The state or the poses.
         :param now: Receipt time in seconds.
         """
         try:
-            state = self._check_vector(values, 'state')
-        except InputError:
+            length = np.asarray(values, dtype=np.float64).reshape(-1).shape[0]
+        except (TypeError, ValueError):
             self.rejected_inputs += 1
+            raise InputError('state: not a list of numbers') from None
+        poses = self.pose_map
+        if (poses is not None and length != self.state_dimension
+                and length in (poses.pose_length, poses.pose_velocity_length)):
+            self._set_pose(values, now)
+            return
+        try:
+            state = self._check_vector(values, 'state')
+        except InputError as error:
+            self.rejected_inputs += 1
+            if poses is not None and poses.pose_length:
+                raise InputError(f'{error}, or an object pose of {poses.pose_length} or '
+                                 f'{poses.pose_velocity_length} values') from None
             raise
         with self._lock:
             self._state = state
             self._observed[:] = True
+            self._state_time = now
+
+    def _set_pose(self, values: Any, now: float) -> None:
+        assert self.pose_map is not None  # the caller checked
+        with self._lock:
+            base = self._state
+        try:
+            state, written = self.pose_map.merge(base, values)
+        except JointStateError as error:
+            self.rejected_inputs += 1
+            raise InputError(str(error)) from None
+        with self._lock:
+            self._state[written] = state[written]
+            self._observed[written] = True
             self._state_time = now
 
     def set_joint_state(self, names: Any, positions: Any, velocities: Any, now: float) -> None:
@@ -541,12 +587,16 @@ class TaskContext:
     :param start_state: The nominal start (the base that joint states are merged into).
     :param joint_map: Joint names -> state slots.
     :param actuated_joint_names: The joint of each actuator, in command order.
+    :param pose_map: Free joints (object poses) -> state slots.
+    :param quaternion_slots: The w slot of each quaternion of the state.
     """
 
     goal: list[float]
     start_state: list[float]
     joint_map: JointMap
     actuated_joint_names: list[str]
+    pose_map: PoseMap | None = None
+    quaternion_slots: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, policy: ControlPolicy) -> TaskContext:
@@ -559,12 +609,15 @@ class TaskContext:
         :returns: The context.
         """
         params = getattr(policy, 'params', None)
+        layout: dict[str, Any]
         if params is not None:
             layout = joint_layout(params.model)
-            return cls(list(params.goal_state), list(params.start_state),
-                       JointMap.from_layout(layout, params.state_dimension),
-                       layout['actuated_joint_names'])
-        metadata = policy.metadata  # exported: everything is in the file
-        return cls(list(metadata['goal_state']), list(metadata['start_state']),
-                   JointMap.from_layout(dict(metadata), int(metadata['state_dimension'])),
-                   list(metadata['actuated_joint_names']))
+            goal, start = list(params.goal_state), list(params.start_state)
+            size = int(params.state_dimension)
+        else:
+            layout = dict(policy.metadata)  # exported: everything is in the file
+            goal, start = list(layout['goal_state']), list(layout['start_state'])
+            size = int(layout['state_dimension'])
+        return cls(goal, start, JointMap.from_layout(layout, size),
+                   list(layout['actuated_joint_names']), PoseMap.from_layout(layout, size),
+                   tuple(int(i) for i in layout.get('quaternion_qpos_index', [])))

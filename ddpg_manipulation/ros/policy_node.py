@@ -114,7 +114,8 @@ class PolicyNode(LifecycleNode):
                 controller = PolicyController(
                     policy, values['control_rate'], values['state_timeout'],
                     goal=values['goal'] or context.goal, joint_map=context.joint_map,
-                    base_state=context.start_state, ignored_joints=values['ignored_joints'])
+                    base_state=context.start_state, ignored_joints=values['ignored_joints'],
+                    pose_map=context.pose_map, quaternion_slots=context.quaternion_slots)
             except InputError as error:
                 raise ValueError(f"parameter 'goal': {error}") from None
             except ValueError as error:
@@ -143,7 +144,7 @@ class PolicyNode(LifecycleNode):
         self.get_logger().info(
             f'configured with {describe_policy(policy)}: {controller.substeps} commands per '
             f'{controller.actions.time_step} s action at {controller.control_rate} Hz; '
-            f'{describe(context.joint_map, context.actuated_joint_names)}')
+            f'{describe(context.joint_map, context.actuated_joint_names, context.pose_map)}')
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

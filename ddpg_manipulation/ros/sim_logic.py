@@ -47,6 +47,7 @@ from ddpg_manipulation.ros.params import (
     positive,
     task_spec,
 )
+from ddpg_manipulation.sim.state_space import StateSpace
 
 SIM_PARAMS = (
     task_spec(),
@@ -100,19 +101,25 @@ class Outcome:
 
 
 def relative_distance(state: np.ndarray, goal: np.ndarray, start: np.ndarray,
-                      scaling: np.ndarray) -> float:
+                      scaling: np.ndarray, space: StateSpace | None = None) -> float:
     """
     Relative distance of a state to a goal (1 = no progress from the start, 0 = at it).
 
     :param state: Current state.
     :param goal: Goal state.
     :param start: Start state.
-    :param scaling: Diagonal distance scaling of the task.
+    :param scaling: Diagonal distance scaling of the task (per degree of freedom).
+    :param space: The model's state space, where it has free or ball joints (orientations then
+        differ by a rotation); None: plain differences.
 
     :returns: The relative distance.
     """
-    current = np.linalg.norm((state - goal) * scaling)
-    initial = np.linalg.norm((start - goal) * scaling)
+    if space is not None and space.has_quaternions:
+        current = space.scaled_distances(state, goal, scaling)
+        initial = space.scaled_distances(start, goal, scaling)
+    else:
+        current = np.linalg.norm((state - goal) * scaling)
+        initial = np.linalg.norm((start - goal) * scaling)
     return float(current / max(initial, 1e-6))
 
 
@@ -142,6 +149,7 @@ class SimController:
         self.state_dimension = self.nq + self.nv + self.na
         self.action_dimension = self.model.nu
         self.joint_map = JointMap.from_model(self.model)
+        self.state_space = StateSpace.from_model(self.model)
         self.actuated_pos = np.asarray(params.actuated_qpos, dtype=np.int64)
         self.scaling = np.asarray(params.reward_distance_scaling, dtype=np.float64)
         self.start = self._vector(params.start_state if start_state is None or len(start_state)
@@ -182,7 +190,7 @@ class SimController:
         if vector.shape[0] != self.state_dimension or not np.all(np.isfinite(vector)):
             raise ValueError(f'{what}: expected {self.state_dimension} finite values '
                              f'[qpos, qvel(, act)], got {vector.tolist()}')
-        return vector
+        return self.state_space.checked_orientations(vector, what)
 
     def _set_state(self, state: np.ndarray) -> None:
         self.data.qpos[:] = state[:self.nq]
@@ -208,7 +216,8 @@ class SimController:
 
     def relative_distance(self) -> float:
         """Relative distance of the current state to the goal."""
-        return relative_distance(self.state(), self.goal, self.start, self.scaling)
+        return relative_distance(self.state(), self.goal, self.start, self.scaling,
+                                 self.state_space)
 
     # -- commands --------------------------------------------------------------------------
 

@@ -195,8 +195,10 @@ class TrainingRun:
             checkpoint.check_writable(output_dir)
         except checkpoint.CheckpointError as error:
             raise ParameterError(f"parameter 'output_dir': {error}") from None
+        quaternions = [q.qpos for q in params.state_space.quaternions]
         self.queue = (DemonstrationQueue(params.state_dimension, params.action_dimension,
-                                         queue_capacity, reuse_demonstrations, params.seed)
+                                         queue_capacity, reuse_demonstrations, params.seed,
+                                         quaternions)
                       if source == 'topic' else None)
         self.learner = build_learner(params, self.queue, output_dir=output_dir,
                                      progress=self._progress, verbose=False,
