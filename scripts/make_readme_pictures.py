@@ -19,12 +19,14 @@ Usage (headless; see ddpg_manipulation/render.py for the GL set-up)::
 
     python scripts/make_readme_pictures.py --output docs/images
         --box-push runs/box_push/RUN --planar-hand runs/planar_hand/RUN
+        --floating-hand runs/floating_hand/RUN --hand-cube runs/hand_cube/RUN
         --curve runs/box_push/RUN [runs/box_push/RUN_WITHOUT_DEMOS]
 
 (one command line, wrapped here).
 
 Each policy is evaluated on seeded episodes and one is drawn as a strip of frames from start to
-end, goal as a translucent ghost: the first successful episode, else the one that came closest.
+end, goal as a translucent ghost, through the task's camera (``model.camera``) where it names
+one: the first successful episode, else the one that came closest.
 The strip is named after the checkpoint's task (``<task>_rollout.png``), whatever flag brought
 it, so a picture is never labelled with the wrong task. ``--curve`` draws ``learning_curve.png``
 from the runs' ``history.json`` (two runs: overlaid, e.g. with and without demonstrations).
@@ -60,6 +62,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         metavar='CKPT', help='box_push checkpoint (or run) directory')
     parser.add_argument('--planar-hand', dest='policies', action='append', metavar='CKPT',
                         help='planar_hand checkpoint (or run) directory')
+    parser.add_argument('--floating-hand', dest='policies', action='append', metavar='CKPT',
+                        help='floating_hand checkpoint (or run) directory: the flip')
+    parser.add_argument('--hand-cube', dest='policies', action='append', metavar='CKPT',
+                        help='hand_cube checkpoint (or run) directory: the turn')
     parser.add_argument('--policy', dest='policies', action='append', metavar='CKPT',
                         help='checkpoint of any task, or an exported .onnx (repeatable)')
     parser.add_argument('--curve', nargs='+', default=[], metavar='RUN',
@@ -74,8 +80,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help='size limit of each PNG in KiB (default: %(default)s)')
     args = parser.parse_args(argv)
     if not args.policies and not args.curve:
-        parser.error('give at least one checkpoint (--box-push, --planar-hand, --policy) or '
-                     '--curve')
+        parser.error('give at least one checkpoint (--box-push, --planar-hand, --floating-hand, '
+                     '--hand-cube, --policy) or --curve')
     if len(args.curve) > 2:
         parser.error('--curve takes one or two runs')
     if args.episodes < 1 or args.frames < 2 or args.max_kib < 8:
