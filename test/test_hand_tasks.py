@@ -100,6 +100,21 @@ def test_the_cube_rests_on_the_palm(cube):
     assert cube.scaled_distances_to(final, start[0]) < 0.2
 
 
+def test_orientations_move_continuously_along_a_trajectory(cube):
+    # The networks see quaternion components: no sign flip between two steps (a flip would be a
+    # jump of the inputs with no change of the orientation).
+    starts = cube.sample_start_states(4, torch.Generator().manual_seed(3))
+    generator = torch.Generator().manual_seed(4)
+
+    def act(states, goals):
+        return torch.rand((states.shape[0], 18), generator=generator) * 2 - 1
+
+    states, _ = cube.rollout(act, starts, starts, 15)
+    q = states[..., 3:7]
+    assert ((q[:, 1:] * q[:, :-1]).sum(-1) > 0.5).all()
+    assert cube.state_space.difference(states[:, -1], starts)[:, 3:6].norm(dim=-1).max() > 0.05
+
+
 def test_distances_are_rotations_in_either_quaternion_sign(cube):
     start = torch.tensor(cube.params.start_state)
     goal = torch.tensor(cube.params.goal_state)

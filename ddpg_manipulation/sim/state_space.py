@@ -34,6 +34,14 @@ start and goal sampling bounds. There, the three slots of an orientation hold:
   Ry(pitch) Rx(roll)`` (rotations about the fixed x, y and z axes in that order, as ROS's RPY).
   Sampled orientations are unit quaternions with ``w >= 0``.
 
+The networks see the state itself, quaternion components included, each normalized by its
+running mean and deviation like any other state value (``learning/normalizer.py``); HER's goals
+are reached states, so they are unit quaternions too. Nothing here flips a quaternion's sign
+after a step: MuJoCo integrates orientations continuously, so along every trajectory the
+inputs move continuously, also through a half turn, where a sign chosen by a rule (``w >= 0``)
+would make them jump. Sampled starts and goals take ``w >= 0``; rewards and success use the
+rotation distance, which does not depend on the sign.
+
 Where a model has no free or ball joint both layouts are the state layout, and every function
 here is the plain arithmetic the package used before (``states - goals``, uniform sampling), so
 such tasks compute exactly what they did.
