@@ -310,6 +310,12 @@ class Parameters:
         64, 'goals per search the graph is spread over after the search', POSITIVE)
     planner_demonstration_hold: int = key(
         10, 'steps of holding still appended while still a success', NON_NEGATIVE)
+    planner_hold_targets: bool = key(
+        False, 'how a demonstration holds still: `false` with zero relative actions (the '
+        'actuator targets follow the joints where they are), `true` keeping the targets where '
+        "the path's last action left them (the relative action of each step is the target "
+        'minus the position): a grasp that squeezes stays closed. The same with `previous` '
+        'action modes')
     planner_proximity_site: str = key(
         'object', 'object site of the proximity reward and strategy; the effector sites are all '
         "other moving sites not on the object's body. In `planner`, not `reward`: it does not "

@@ -182,3 +182,28 @@ def test_initial_injections_happen_once(make_learner: Callable[..., Learner]):
     learner.graph = source
     learner.train(2)
     assert source.calls == 7
+
+
+def test_holding_targets_keeps_a_squeeze_that_a_zero_action_lets_go():
+    # Fingers pressed on a box: the last action's targets lie inside it, the joints stop at its
+    # faces. A zero relative action (targets to the joints) lets go; planner.hold_targets keeps
+    # the targets, so the hold steps of a demonstration keep a grasp closed.
+    from ddpg_manipulation.sim.plant import MujocoPlant
+
+    results = {}
+    for keep in (False, True):
+        params = ParameterContainer('floating_hand', {'planner.hold_targets': keep,
+                                                      'planner.max_main_nodes': 10})
+        plant = MujocoPlant(params)
+        sampler = Graph(plant, params).demonstrations
+        state = torch.tensor(params.start_state)[None]
+        state[0, 3:9] = torch.tensor([0.0, 0.25, 1.2, 1.4, -1.2, -1.4])
+        squeeze = torch.tensor([[0.0, 0.25, 1.5708, 1.5708, -1.5708, -1.5708]])
+        hold = sampler.hold_actions(state, squeeze)
+        _, end = plant.step(state, hold, squeeze)
+        results[keep] = end[0]
+    torch.testing.assert_close(results[True], torch.tensor(
+        [0.0, 0.25, 1.5708, 1.5708, -1.5708, -1.5708]))
+    torch.testing.assert_close(results[False], torch.tensor([0.0, 0.25, 1.2, 1.4, -1.2, -1.4]))
+    assert ParameterContainer('floating_hand').planner_hold_targets
+    assert not ParameterContainer('planar_hand').planner_hold_targets

@@ -78,7 +78,7 @@ class DemonstrationSampler:
         Trace a path in the graph from a sampled start to a freshly sampled goal.
 
         A goal is sampled in the task's goal bounds. Preferred are nodes that, followed by
-        ``planner.demonstration_hold`` steps of holding still (zero relative action), come to
+        ``planner.demonstration_hold`` steps of holding still (:meth:`hold_actions`), come to
         rest within ``learner.final_success_distance`` of it, relative to their own root as the
         learner measures it (see :meth:`settle`): a root is drawn at random among those with
         such a node, and its shortest one taken. The demonstration is the path from the root to
@@ -102,7 +102,7 @@ class DemonstrationSampler:
         A demonstration that meets its goal in passing teaches an overshoot: the learner is
         judged where its episode ends. So for every node near the goal region (scaled distance
         to the goal bounds below three times the success distance, relative to the nominal
-        start), ``planner.demonstration_hold`` action steps with zero relative action are
+        start), ``planner.demonstration_hold`` action steps of holding still are
         simulated, all nodes batched in one dynamics call per step, and the state they settle
         in is kept: :meth:`sample` prefers nodes that settle in the goal.
 
@@ -123,12 +123,34 @@ class DemonstrationSampler:
             return 0
         with single_threaded():
             current, previous_end = states[near], graph.end_actions[near]
-            zero = torch.zeros(len(near), self.plant.action_dimension)
             for _ in range(steps):
-                current, previous_end = self.plant.step(current, zero, previous_end)
+                hold = self.hold_actions(current, previous_end)
+                current, previous_end = self.plant.step(current, hold, previous_end)
         self._settled[near] = current
         self._settled_ids = near
         return len(near)
+
+    def hold_actions(self, states: torch.Tensor, previous_end: torch.Tensor) -> torch.Tensor:
+        """
+        Relative actions that hold still: zero, or (``planner.hold_targets``) keep the targets.
+
+        With ``action.end_mode`` ``current`` a zero relative action sets each target to where its
+        joint is, which lets go of an object that the fingers squeeze; keeping the targets
+        holds it. The relative action that keeps them is the previous end action minus the
+        position, limited to what one action step can command.
+
+        :param states: States, shape (batch, nx).
+        :param previous_end: End actions of the step before, shape (batch, nu).
+
+        :returns: Relative actions, shape (batch, nu).
+        """
+        batch = states.shape[0]
+        if not self.params.planner_hold_targets or self.params.action_end_mode == 'previous':
+            return torch.zeros(batch, self.plant.action_dimension)
+        actions = self.plant.actions
+        positions = states[:, self.plant.actuated_pos]
+        return actions.relative_actions(
+            actions.normalized_actions(previous_end - positions).clamp(-1.0, 1.0))
 
     def _sample(self) -> TensorDict:
         graph = self.graph
@@ -180,11 +202,13 @@ class DemonstrationSampler:
         states = graph.states[path]
         relative_actions = graph.relative_actions[path[1:]]
         if hold > 0:
-            zero = torch.zeros(1, self.plant.action_dimension)
-            current, previous_end, held = states[-1:], graph.end_actions[node][None], []
+            current, previous_end = states[-1:], graph.end_actions[node][None]
+            held, actions = [], []
             for _ in range(hold):  # one environment: a few microseconds of physics per step
-                current, previous_end = self.plant.step(current, zero, previous_end)
+                action = self.hold_actions(current, previous_end)
+                current, previous_end = self.plant.step(current, action, previous_end)
                 held.append(current[0])
+                actions.append(action[0])
             states = torch.cat([states, torch.stack(held)])
-            relative_actions = torch.cat([relative_actions, zero.expand(hold, -1)])
+            relative_actions = torch.cat([relative_actions, torch.stack(actions)])
         return trajectory_transitions(states[None], relative_actions[None], goal[None])
