@@ -214,3 +214,26 @@ def test_task_camera_frames_hand_and_object(task: str) -> None:
     assert (alone.max(axis=-1) < 70).sum() > 100
     assert (np.abs(with_goal - alone).max(axis=-1) > 20).sum() > 50
     assert math.isfinite(float(with_goal.mean()))
+
+
+def test_an_exported_hand_cube_policy_carries_the_free_joint_layout(tmp_path) -> None:
+    pytest.importorskip('onnx')
+    pytest.importorskip('onnxruntime')
+    from ddpg_manipulation import export
+    from ddpg_manipulation.learning.learner import build_learner
+    from ddpg_manipulation.policy import Policy
+
+    params = ParameterContainer('hand_cube', {
+        'learner.cycles': 1, 'learner.batches': 1, 'learner.batch_size': 8,
+        'learner.evals': 2, 'learner.validation_evals': 1, 'learner.trajectory_length': 3,
+        'learner.nlayers': 1, 'learner.layer_width': 16, 'learner.use_planner': False})
+    learner = build_learner(params, None, output_dir=tmp_path, verbose=False, device='cpu')
+    learner.train(1)
+    checkpoint = Policy.load(learner.last_checkpoint, task=params.task_file)
+    exported = Policy.load(export.export_onnx(checkpoint, tmp_path / 'hand_cube.onnx'))
+    context = TaskContext.of(exported)
+    assert context.pose_map.names == ('cube',) and context.quaternion_slots == (3,)
+    assert context.actuated_joint_names[:3] == ['wrist_roll', 'wrist_pitch', 'index_j0']
+    state = np.array(params.start_state, dtype=np.float32)
+    goal = np.array(params.goal_state, dtype=np.float32)
+    np.testing.assert_allclose(exported.act(state, goal), checkpoint.act(state, goal), atol=1e-5)
