@@ -181,9 +181,10 @@ class DemonstrationSampler:
 
     def _relative(self, ids: torch.Tensor, states: torch.Tensor, goal: torch.Tensor
                   ) -> torch.Tensor:
-        roots = self.graph.states[self.graph.root_ids[ids]]
-        initial = self.plant.scaled_distances_to(roots, goal).clamp_min(1e-6)
-        return self.plant.scaled_distances_to(states, goal) / initial
+        # A graph has a handful of roots: their distances once each, not once per node.
+        roots, which = torch.unique(self.graph.root_ids[ids], return_inverse=True)
+        initial = self.plant.scaled_distances_to(self.graph.states[roots], goal)
+        return self.plant.scaled_distances_to(states, goal) / initial.clamp_min(1e-6)[which]
 
     def _pick(self, ids: torch.Tensor, hits: torch.Tensor, scores: torch.Tensor) -> int:
         # A root at random among those with a hit (demonstrations cover every start the graph

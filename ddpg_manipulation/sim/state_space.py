@@ -234,7 +234,37 @@ class StateSpace:
 
         :returns: Euclidean norms of the scaled differences, shape (...).
         """
-        return _ops(states).norm(self.difference(states, goals) * scaling)
+        if not self.has_quaternions:
+            return _ops(states).norm(self.difference(states, goals) * scaling)
+        # Only the weighted slots: a task weights a few (the object's), and the planner asks
+        # for the distances of every node of its graph to a goal at a time.
+        ops = _ops(states)
+        source, target, quaternions = self._weighted(scaling)
+        total = ops.norm((states[..., source] - goals[..., source]) * scaling[..., target]) ** 2
+        for q in quaternions:
+            relative = quaternion_multiply(conjugate(goals[..., q.qpos:q.qpos + 4]),
+                                           states[..., q.qpos:q.qpos + 4])
+            rotation = rotation_vector(relative) * scaling[..., q.dof:q.dof + 3]
+            total = total + ops.norm(rotation) ** 2
+        return total ** 0.5
+
+    def _weighted(self, scaling: Any) -> tuple[Any, Any, list[Quaternion]]:
+        """Scalar slots (state and tangent index) and quaternions that a scaling weights."""
+        weights = np.asarray(scaling.tolist() if hasattr(scaling, 'tolist') else scaling,
+                             dtype=np.float64)
+        key = ('weighted', weights.tobytes(), getattr(scaling, 'device', None))
+        if key not in self._cache:
+            source, target = self.scalar_slots
+            keep = weights[target] != 0
+            quaternions = [q for q in self.quaternions if np.any(weights[q.dof:q.dof + 3] != 0)]
+            chosen: tuple[Any, Any] = (source[keep], target[keep])
+            if not isinstance(scaling, np.ndarray):
+                import torch
+
+                chosen = (torch.as_tensor(chosen[0], device=scaling.device),
+                          torch.as_tensor(chosen[1], device=scaling.device))
+            self._cache[key] = (*chosen, quaternions)
+        return self._cache[key]
 
     def coordinates(self, states: Any) -> Any:
         """
