@@ -219,6 +219,9 @@ class Parameters:
         'on the normalized action (TD3; 0 = off)', NON_NEGATIVE)
     learner_target_noise_clip: float = key(
         0.5, 'the target-policy noise is clipped to +- this', NON_NEGATIVE)
+    learner_n_step: int = key(
+        1, 'transitions whose rewards one value target sums before it bootstraps (n-step '
+        'return, within the trajectory; 1 = the one-step DDPG target)', POSITIVE)
     learner_cuda_graphs: bool = key(
         False, 'on a CUDA device, capture one DDPG update as a CUDA graph and replay it for '
         'every batch (one launch instead of dozens; not with `actor_delay` > 1). Off until '

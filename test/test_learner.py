@@ -354,3 +354,54 @@ def test_the_layer_normed_critic_has_a_norm_per_hidden_layer(make_learner):
         learner.critic.critic_net.parameters())
     learner.policy_rollout()
     learner.train_actor_critic(learner.replay_buffer.sample(16), 0.98)
+
+
+def test_the_buffer_hands_out_the_later_next_states_of_the_trajectory():
+    states = torch.arange(2 * 6 * 1, dtype=torch.float32).reshape(2, 6, 1)  # 5 steps each
+    data = trajectory_transitions(states, torch.zeros(2, 5, 1), torch.zeros(2, 1))
+    buffer = ReplayBuffer(100, n_step=3)
+    buffer.extend(data)
+    sample = buffer.sample(64)
+    for row in range(64):
+        now, left = sample['next_states'][row, 0], int(sample['steps_left'][row])
+        count = int(sample['later_count'][row])
+        assert count == min(2, left)
+        expected = [now + min(j, count) for j in (1, 2)]  # repeats the last where it ends
+        assert sample['later_states'][row, :, 0].tolist() == expected
+
+
+@pytest.mark.parametrize('case', ['no success', 'success on the way', 'trajectory ends'])
+def test_n_step_targets_sum_discounted_rewards_and_bootstrap_from_the_last_state(
+        make_learner, case):
+    learner = make_learner(**{'learner.n_step': 3, 'learner.discount': 0.9})
+    start, goal = [9.0, 0.0, 0.0, 0.0], [9.0, 2.0, 0.0, 0.0]
+    path = {'no success': [0.5, 1.0, 1.5], 'success on the way': [1.0, 2.0, 2.5],
+            'trajectory ends': [1.0, 1.5, 1.5]}[case]
+    count = 1 if case == 'trajectory ends' else 2
+    row = [[9.0, x, 0.0, 0.0] for x in path]
+    data = TensorDict({
+        'states': torch.tensor([start]), 'start_states': torch.tensor([start]),
+        'goal_states': torch.tensor([goal]), 'relative_actions': torch.zeros(1, 1),
+        'next_states': torch.tensor([row[0]]), 'later_states': torch.tensor([row[1:]]),
+        'later_count': torch.tensor([count])}, batch_size=[1])
+    learner.update_norm(torch.tensor(row), torch.tensor([goal] * 3))
+    _, next_obs, _, rewards, terminated = learner.preprocess_sample(data)
+    reward, done, last = {'no success': (-1 - 0.9 - 0.81, 1 - 0.81, 2),
+                          'success on the way': (-1.0, 1.0, 1),
+                          'trajectory ends': (-1 - 0.9, 1 - 0.9, 1)}[case]
+    torch.testing.assert_close(rewards.cpu(), torch.tensor([[reward]]))
+    torch.testing.assert_close(terminated.cpu(), torch.tensor([[done]]))
+    expected = learner.state_norm.normalize_obs(torch.tensor([row[last] + goal]))
+    torch.testing.assert_close(next_obs.cpu(), expected)
+
+
+def test_n_step_training_runs_and_one_step_is_unchanged(make_learner):
+    learner = make_learner(**{'learner.n_step': 4, 'learner.her_probability': 0.5})
+    learner.save_local = False
+    learner.train(1)
+    assert learner.updates == 2 * 2
+    sample = learner.replay_buffer.sample(8)
+    assert sample['later_states'].shape == (8, 3, 4)
+    one = make_learner()
+    one.policy_rollout()
+    assert 'later_states' not in one.replay_buffer.sample(8).keys()
