@@ -219,6 +219,9 @@ class Parameters:
         'on the normalized action (TD3; 0 = off)', NON_NEGATIVE)
     learner_target_noise_clip: float = key(
         0.5, 'the target-policy noise is clipped to +- this', NON_NEGATIVE)
+    learner_lr_decay: float = key(
+        1.0, 'the actor and critic learning rates fall linearly over the epochs of a run to this '
+        'fraction of `actor_lr` / `critic_lr` at its last epoch (1 = constant)', UNIT_INTERVAL)
     learner_n_step: int = key(
         1, 'transitions whose rewards one value target sums before it bootstraps (n-step '
         'return, within the trajectory; 1 = the one-step DDPG target)', POSITIVE)

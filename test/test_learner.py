@@ -405,3 +405,23 @@ def test_n_step_training_runs_and_one_step_is_unchanged(make_learner):
     one = make_learner()
     one.policy_rollout()
     assert 'later_states' not in one.replay_buffer.sample(8).keys()
+
+
+def test_learning_rates_fall_linearly_to_the_decay_fraction(make_learner, monkeypatch):
+    learner = make_learner(**{'learner.lr_decay': 0.1, 'learner.actor_lr': 0.002,
+                              'learner.twin_critics': True})
+    learner.save_local = False
+    seen = []
+    original = learner._cycle
+
+    def spy():
+        seen.append((learner.actor.optim.param_groups[0]['lr'],
+                     learner.critic_2.optim.param_groups[0]['lr']))
+        original()
+
+    monkeypatch.setattr(learner, '_cycle', spy)
+    learner.train(3)
+    actor = [round(a, 9) for a, _ in seen[::2]]  # two cycles per epoch
+    critic = [round(c, 9) for _, c in seen[::2]]
+    assert actor == [0.002, 0.0011, 0.0002]
+    assert critic == [0.001, 0.00055, 0.0001]

@@ -512,6 +512,8 @@ class Learner:
                 self.set_demonstration_injection()
                 self.demo_transitions = self.policy_transitions = 0
                 self.threads.start_epoch()
+            if p.learner_lr_decay < 1.0:
+                self._decay_learning_rates(last_epoch)
             while self.cycle < p.learner_cycles:
                 if self.stop_event.is_set():  # mid-epoch: the checkpoint records the cycle
                     self.epoch_elapsed = time.perf_counter() - started
@@ -571,6 +573,18 @@ class Learner:
             critic.update_target(p.learner_tau)
         if self.actor.average_net is not None:
             self.actor.update_average(p.learner_average_tau)
+
+    def _decay_learning_rates(self, last_epoch: int) -> None:
+        # Linear in the epoch, from the configured rates at the first epoch of the run to
+        # learner_lr_decay times them at its last: late updates change a good policy less.
+        p = self.params
+        progress = self.epoch / max(1, last_epoch - 1)
+        scale = 1.0 - (1.0 - p.learner_lr_decay) * min(1.0, progress)
+        for optim, lr in ((self.actor.optim, p.learner_actor_lr),
+                          *((c.optim, p.learner_critic_lr) for c in self._critics())):
+            for group in optim.param_groups:
+                group['lr'] = lr * scale
+        self._graphed = None  # a captured update holds the learning rates it was captured with
 
     def _report(self, metrics: dict[str, Any]) -> None:
         if self.progress is not None:
