@@ -153,12 +153,12 @@ def test_train_summary_and_eval_name_the_device(tmp_path, capsys):
 
 
 @pytest.mark.skipif(NO_CUDA, reason='needs CUDA')
-@pytest.mark.parametrize('twin', [False, True])
-def test_a_cuda_graph_update_equals_the_eager_update(twin):
+@pytest.mark.parametrize('layer_norm', [False, True])
+def test_a_cuda_graph_update_equals_the_eager_update(layer_norm):
     learners = []
     for graphs in (False, True):
         learner = build_learner(ParameterContainer('box_reach', {
-            **TINY, 'learner.cuda_graphs': graphs, 'learner.twin_critics': twin}),
+            **TINY, 'learner.cuda_graphs': graphs, 'learner.critic_layer_norm': layer_norm}),
             device='cuda', save_local=False, verbose=False)
         learner.policy_rollout()
         torch.manual_seed(0)

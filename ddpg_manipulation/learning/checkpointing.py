@@ -113,8 +113,6 @@ def training_state(learner: Learner) -> dict[str, Any]:
         'torch_rng': torch.get_rng_state(),
         **{key: generator.get_state() for key, generator in _generators(learner).items()},
     }
-    if learner.critic_2 is not None:
-        state['critic_2'] = learner.critic_2.state_dict()
     if learner.device.type == 'cuda':  # a CUDA replay storage draws its indices there
         state['cuda_rng'] = torch.cuda.get_rng_state(learner.device)
     graph_state = getattr(learner.graph, 'state_dict', None)
@@ -231,8 +229,6 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.epochs_requested = int(state['epochs_requested'])
         learner.updates = int(state.get('updates', 0))
         learner.best = state.get('best')
-        if learner.critic_2 is not None:
-            learner.critic_2.load(state['critic_2'])
         learner.history = list(state['history'])
         learner.initial_injections_done = bool(state['initial_injections_done'])
         torch.set_rng_state(state['torch_rng'])

@@ -139,14 +139,15 @@ class Learner:
                            p.learner_actor_lr, p.learner_random_eps, p.learner_action_clip)
         self.actor.noise_std = p.learner_noise_std
         self.actor.generator = torch.Generator().manual_seed(p.seed + 1)
-        self.critic = self._new_critic()
-        # TD3's second critic: the value target takes the smaller of the two estimates.
-        self.critic_2 = self._new_critic() if p.learner_twin_critics else None
+        self.critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
+                             p.learner_critic_lr)
+        if p.learner_critic_layer_norm:
+            self.critic.set_network(CriticNetwork.layer_normed(
+                size_s, size_a, p.learner_nlayers, p.learner_layer_width))
         if p.learner_average_tau > 0:
             self.actor.keep_average()
         self.actor.to(self.device)
-        for critic in self._critics():
-            critic.to(self.device)
+        self.critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
                                      clip_range=p.learner_normalizer_clip)
         self.replay_buffer.reset()
@@ -161,26 +162,13 @@ class Learner:
         self.epochs_requested = 0
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
-        self.updates = 0  # gradient steps so far (the actor learns every learner_actor_delay)
+        self.updates = 0  # gradient steps so far
         # The update captured as a CUDA graph (learner.cuda_graphs), made at the first cycle.
         self._graphed: GraphedStep | None = None
         self._graphed_discount = 0.0
         # The epoch whose validation was best: the result of the run (see checkpointing).
         self.best: dict[str, Any] | None = None
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
-
-    def _new_critic(self) -> Critic:
-        p = self.params
-        size_s, size_a = 2 * self.plant.state_dimension, self.plant.action_dimension
-        critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
-                        p.learner_critic_lr)
-        if p.learner_critic_layer_norm:
-            critic.set_network(CriticNetwork.layer_normed(size_s, size_a, p.learner_nlayers,
-                                                          p.learner_layer_width))
-        return critic
-
-    def _critics(self) -> list[Critic]:
-        return [self.critic] if self.critic_2 is None else [self.critic, self.critic_2]
 
     # -- acting ----------------------------------------------------------------------------
 
@@ -430,14 +418,11 @@ class Learner:
                 graphed(batch)
 
     def _graphed_step(self, discount_factor: float) -> GraphedStep | None:
-        p = self.params
-        if not (p.learner_cuda_graphs and self.device.type == 'cuda'
-                and p.learner_actor_delay == 1):
-            return None  # a delayed actor makes updates differ: they cannot share one graph
+        if not (self.params.learner_cuda_graphs and self.device.type == 'cuda'):
+            return None
         if self._graphed is None or self._graphed_discount != discount_factor:
-            optimizers = [self.actor.optim, *(c.optim for c in self._critics())]
-            self._graphed = GraphedStep(
-                lambda batch: self._update(batch, discount_factor, learn_actor=True), optimizers)
+            self._graphed = GraphedStep(lambda batch: self._update(batch, discount_factor),
+                                        [self.actor.optim, self.critic.optim])
             self._graphed_discount = discount_factor
         return self._graphed
 
@@ -446,37 +431,22 @@ class Learner:
         Update the critic, then the actor, on one preprocessed batch.
 
         The target networks are not moved here: they follow once per cycle (see ``_cycle``).
-        With TD3's options the target action is smoothed with clipped noise, the target value
-        is the smaller of two critics' and the actor learns every ``learner_actor_delay`` steps.
 
         :param batch: What :meth:`preprocess_sample` returns.
         :param discount_factor: Discount of future rewards.
         """
         self.updates += 1
-        self._update(batch, discount_factor,
-                     learn_actor=self.updates % self.params.learner_actor_delay == 0)
+        self._update(batch, discount_factor)
 
-    def _update(self, batch: tuple[torch.Tensor, ...], discount_factor: float,
-                learn_actor: bool) -> None:
-        p = self.params
+    def _update(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
-            next_actions = self.actor.target(next_obs)
-            if p.learner_target_noise > 0:
-                noise = torch.randn_like(next_actions) * p.learner_target_noise
-                limit = p.learner_target_noise_clip
-                next_actions = (next_actions + noise.clamp(-limit, limit)).clamp(
-                    -self.actor.action_clip, self.actor.action_clip)
-            next_q = self.critic.target(next_obs, next_actions)
-            if self.critic_2 is not None:
-                next_q = torch.minimum(next_q, self.critic_2.target(next_obs, next_actions))
+            next_q = self.critic.target(next_obs, self.actor.target(next_obs))
             target_q = rewards + discount_factor * (1.0 - terminated) * next_q
             # Rewards lie in [-1, 0], so every return does too: clipping only removes error.
             target_q = target_q.clamp(-self.value_bound, 0.0)
-        for critic in self._critics():
-            critic.backward_step(F.mse_loss(critic(obs, actions), target_q))
-        if not learn_actor:
-            return
+        critic_loss = F.mse_loss(self.critic(obs, actions), target_q)
+        self.critic.backward_step(critic_loss)
 
         # The actor's loss needs gradients through the critic's input, not of its weights:
         # freezing them skips a third of that backward pass.
@@ -484,7 +454,7 @@ class Learner:
         try:
             policy_actions = self.actor(obs)
             actor_loss = -self.critic(obs, policy_actions).mean()
-            penalty = p.learner_action_l2 * policy_actions.square().mean()
+            penalty = self.params.learner_action_l2 * policy_actions.square().mean()
             self.actor.backward_step(actor_loss + penalty)
         finally:
             self.critic.critic_net.requires_grad_(True)
@@ -512,8 +482,6 @@ class Learner:
                 self.set_demonstration_injection()
                 self.demo_transitions = self.policy_transitions = 0
                 self.threads.start_epoch()
-            if p.learner_lr_decay < 1.0:
-                self._decay_learning_rates(last_epoch)
             while self.cycle < p.learner_cycles:
                 if self.stop_event.is_set():  # mid-epoch: the checkpoint records the cycle
                     self.epoch_elapsed = time.perf_counter() - started
@@ -569,22 +537,9 @@ class Learner:
         # One soft update of the targets per cycle, after all of its gradient steps (as the
         # reference does; tau is sized for it), not one per update.
         self.actor.update_target(p.learner_tau)
-        for critic in self._critics():
-            critic.update_target(p.learner_tau)
+        self.critic.update_target(p.learner_tau)
         if self.actor.average_net is not None:
             self.actor.update_average(p.learner_average_tau)
-
-    def _decay_learning_rates(self, last_epoch: int) -> None:
-        # Linear in the epoch, from the configured rates at the first epoch of the run to
-        # learner_lr_decay times them at its last: late updates change a good policy less.
-        p = self.params
-        progress = self.epoch / max(1, last_epoch - 1)
-        scale = 1.0 - (1.0 - p.learner_lr_decay) * min(1.0, progress)
-        for optim, lr in ((self.actor.optim, p.learner_actor_lr),
-                          *((c.optim, p.learner_critic_lr) for c in self._critics())):
-            for group in optim.param_groups:
-                group['lr'] = lr * scale
-        self._graphed = None  # a captured update holds the learning rates it was captured with
 
     def _report(self, metrics: dict[str, Any]) -> None:
         if self.progress is not None:
