@@ -51,6 +51,30 @@ def is_due(epoch: int, every: int, last_epoch: int, stopping: bool) -> bool:
     return epoch % every == 0 or epoch == last_epoch or stopping
 
 
+def note_result(learner: Learner, validation: tuple[float, float] | None) -> bool:
+    """
+    Decide whether the epoch just finished is the run's result so far, and note it if so.
+
+    The result is the epoch with the highest validation success, ties going to the smaller
+    validation distance; without validation it is the newest epoch.
+
+    :param learner: The learner, its ``epoch`` the epoch just finished.
+    :param validation: Its validation success rate and distance, or None.
+
+    :returns: Whether it is the result now (its checkpoint is then saved and named in the run's
+        ``best.json``).
+    """
+    best = learner.best
+    if validation is not None and best is not None:
+        success, distance = validation
+        best_success, best_distance = best['validation']
+        if not (success > best_success
+                or (success == best_success and distance < best_distance)):
+            return False
+    learner.best = {'epoch': learner.epoch, 'validation': validation, 'checkpoint': None}
+    return True
+
+
 def expected_manifest(params: ParameterContainer, plant: MujocoPlant) -> dict[str, Any]:
     """
     Manifest fields a checkpoint must match to be loaded into a learner of these parameters.

@@ -110,7 +110,7 @@ class Learner:
     def __post_init__(self) -> None:
         """Construct a Learner object."""
         p = self.params
-        requested = self.device or getattr(p, 'learner_device', 'auto')
+        requested = self.device or p.learner_device
         parameter = 'device' if self.device else f"{p.task_file}: key 'learner.device'"
         self.device = resolve_device(requested, parameter)
         self.stop_event = threading.Event()
@@ -506,9 +506,7 @@ class Learner:
             }
             if validation is not None:
                 metrics['validation_success_rate'], metrics['validation_distance'] = validation
-            metrics['best'] = self._is_best(validation)
-            if metrics['best']:
-                self.best = {'epoch': self.epoch, 'validation': validation, 'checkpoint': None}
+            metrics['best'] = checkpointing.note_result(self, validation)
             self.history.append(metrics)
             stopping = self.stop_event.is_set()
             # The best epoch is always saved: it is the result of the run.
@@ -569,14 +567,6 @@ class Learner:
         """
         count = self.params.learner_validation_evals
         return self._evaluate(self.params.seed + 20_000, count) if count > 0 else None
-
-    def _is_best(self, validation: tuple[float, float] | None) -> bool:
-        # Higher success first, then a smaller distance; without validation the newest epoch.
-        if validation is None or self.best is None:
-            return True
-        success, distance = validation
-        best_success, best_distance = self.best['validation']
-        return success > best_success or (success == best_success and distance < best_distance)
 
     def _evaluate(self, seed: int, count: int) -> tuple[float, float]:
         generator = torch.Generator().manual_seed(seed)
