@@ -206,14 +206,12 @@ class Parameters:
     learner_action_l2: float = key(
         1.0, 'penalty on the squared normalized action in the actor loss', NON_NEGATIVE)
     learner_average_tau: float = key(
-        0.0, 'an exponentially averaged copy of the actor, moved this fraction towards it once '
+        0.05, 'an exponentially averaged copy of the actor, moved this fraction towards it once '
         'per cycle, is the policy that is evaluated, saved for deployment and exported (0 = '
-        'off: the actor itself)', UNIT_INTERVAL)
+        'off: the actor itself; see docs/learning.md)', UNIT_INTERVAL)
     learner_critic_layer_norm: bool = key(
-        False, 'LayerNorm after each hidden layer of the critic')
-    learner_n_step: int = key(
-        1, 'transitions whose rewards one value target sums before it bootstraps (n-step '
-        'return, within the trajectory; 1 = the one-step DDPG target)', POSITIVE)
+        True, 'LayerNorm after each hidden layer of the critic (false: the reference critic; '
+        'see docs/learning.md)')
     learner_cuda_graphs: bool = key(
         False, 'on a CUDA device, capture one DDPG update as a CUDA graph and replay it for '
         'every batch (one launch instead of dozens). Off until '

@@ -134,11 +134,12 @@ def test_cli_eval_and_export_take_the_best_or_the_newest(tmp_path, capsys):
         assert json.loads(line)['checkpoint'] == expected
 
 
-@pytest.mark.parametrize('option', ['average', 'layer_norm', 'n_step'])
-def test_resume_is_exact_with_the_stabilizers(make_learner, option):
-    overrides = {'average': {'learner.average_tau': 0.1},
-                 'layer_norm': {'learner.critic_layer_norm': True},
-                 'n_step': {'learner.n_step': 3, 'learner.her_probability': 0.5}}[option]
+@pytest.mark.parametrize('option', ['average', 'layer_norm', 'reference'])
+def test_resume_is_exact_with_and_without_the_stabilizers(make_learner, option):
+    overrides = {'average': {'learner.average_tau': 0.1, 'learner.critic_layer_norm': False},
+                 'layer_norm': {'learner.critic_layer_norm': True, 'learner.average_tau': 0.0},
+                 'reference': {'learner.critic_layer_norm': False,
+                               'learner.average_tau': 0.0}}[option]
     uninterrupted = make_learner(**overrides)
     uninterrupted.save_buffer = True
     uninterrupted.train(2)
@@ -152,6 +153,8 @@ def test_resume_is_exact_with_the_stabilizers(make_learner, option):
             (uninterrupted.critic.critic_net, resumed.critic.critic_net)]
     if option == 'average':
         nets.append((uninterrupted.actor.average_net, resumed.actor.average_net))
+    else:
+        assert resumed.actor.average_net is None
     for a, b in nets:
         for pa, pb in zip(a.parameters(), b.parameters()):
             assert torch.equal(pa, pb)

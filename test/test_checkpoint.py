@@ -72,7 +72,8 @@ def test_two_runs_in_the_same_second_get_distinct_directories(tmp_path):
 
 
 def test_keep_prunes_only_after_the_new_checkpoint_exists(make_learner):
-    learner = make_learner(**{'learner.checkpoint_every': 1})
+    # Without validation no older checkpoint is the run's result (test_best_checkpoint: kept).
+    learner = make_learner(**{'learner.checkpoint_every': 1, 'learner.validation_evals': 0})
     learner.keep_checkpoints = 2
     learner.train(4)
     names = sorted(p.name for p in (learner.run_dir / 'checkpoints').iterdir())

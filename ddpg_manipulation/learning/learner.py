@@ -338,10 +338,6 @@ class Learner:
 
         Rewards and termination are computed at sampling time, from the goal the transition
         carries now: after HER relabelling, so a relabelled goal gets the reward it deserves.
-        With ``learner_n_step`` > 1 the reward is the discounted sum over the next transitions
-        of the trajectory until the backup ends, the next observation is the state it
-        bootstraps from, and ``terminated`` lies in [0, 1]: ``1 - discount^(steps - 1) * (1 -
-        ended)``, so that the update's ``discount * (1 - terminated)`` is that state's discount.
 
         :param data: Sampled transitions (moved to the learner's device if elsewhere).
 
@@ -353,36 +349,12 @@ class Learner:
         obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['states'], goals))
         actions = self.plant.actions.normalized_actions(data['relative_actions'])
         actions = actions.clamp(-self.actor.action_clip, self.actor.action_clip)
-        next_states = data['next_states']
-        rewards, terminated = self.reward_function(data['start_states'], next_states, goals)
+        next_obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['next_states'], goals))
+        rewards, terminated = self.reward_function(
+            data['start_states'], data['next_states'], goals)
         if not self.params.learner_terminate_on_success:
             terminated = torch.zeros_like(terminated)
-        if 'later_states' in data.keys():
-            next_states, rewards, terminated = self._n_step_return(data, rewards, terminated)
-        next_obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(next_states, goals))
         return obs, next_obs, actions, rewards[:, None], terminated[:, None]
-
-    def _n_step_return(self, data: TensorDict, rewards: torch.Tensor, ended: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        gamma = self.params.learner_discount
-        later_rewards, later_ended = self.reward_function(
-            data['start_states'][:, None], data['later_states'], data['goal_states'][:, None])
-        if not self.params.learner_terminate_on_success:
-            later_ended = torch.zeros_like(later_ended)
-        states = torch.cat([data['next_states'][:, None], data['later_states']], 1)
-        step_rewards = torch.cat([rewards[:, None], later_rewards], 1)
-        step_ended = torch.cat([ended[:, None], later_ended], 1)
-        steps = torch.arange(states.shape[1], device=states.device)
-        # A step counts while it lies in the trajectory and no earlier step ended the backup.
-        before_end = torch.cumprod(1.0 - step_ended, 1).roll(1, 1)
-        before_end[:, 0] = 1.0
-        counts = (steps <= data['later_count'][:, None]).float() * before_end
-        n_rewards = (counts * gamma ** steps * step_rewards).sum(1)
-        last = counts.sum(1).long() - 1
-        ended_any = (counts * step_ended).amax(1)
-        terminated = 1.0 - gamma ** last * (1.0 - ended_any)
-        return states[torch.arange(states.shape[0], device=states.device), last], n_rewards, \
-            terminated
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
         """

@@ -45,19 +45,14 @@ class ReplayBuffer:
         on every device); the global torch RNG of the storage's device samples indices.
     :param device: Where the transitions are stored, sampled and relabelled: the learner's
         device, so that a cycle's batches never cross to the host.
-    :param n_step: With more than 1, a sample also carries ``later_states``, the next states of
-        the ``n_step - 1`` transitions after it in its trajectory (repeating the last one where
-        the trajectory ends sooner), and ``later_count``, how many of them are real.
     """
 
     def __init__(
         self, capacity: int, her_probability: float = 0.0,
         generator: torch.Generator | None = None, device: torch.device | str = 'cpu',
-        n_step: int = 1,
     ) -> None:
         self.capacity = int(capacity)
         self.her_probability = her_probability
-        self.n_step = int(n_step)
         self.generator = generator
         self.device = torch.device(device)
         self._buffer = _torchrl_buffer(self.capacity, self.device)
@@ -68,15 +63,14 @@ class ReplayBuffer:
         """
         Build the buffer a task's parameters ask for.
 
-        :param params: Task parameters (capacity in trajectories, HER probability, n-step).
+        :param params: Task parameters (capacity in trajectories, HER probability).
         :param generator: Random generator for HER draws.
         :param device: Storage device.
 
         :returns: The replay buffer.
         """
         capacity = params.learner_replay_capacity * params.learner_trajectory_length
-        return cls(capacity, params.learner_her_probability, generator, device,
-                   params.learner_n_step)
+        return cls(capacity, params.learner_her_probability, generator, device)
 
     def extend(self, data: TensorDict) -> torch.Tensor:
         """
@@ -117,25 +111,12 @@ class ReplayBuffer:
         if batches < 1 or batch_size < 1:
             raise ValueError(f'sample_batches: batches {batches} and batch_size {batch_size}: '
                              'expected >= 1 each')
-        if self.her_probability <= 0 and self.n_step <= 1:
+        if self.her_probability <= 0:
             data = self._buffer.sample(batches * batch_size)
         else:
             data, info = self._buffer.sample(batches * batch_size, return_info=True)
-            index = torch.as_tensor(info['index'])
-            if self.her_probability > 0:
-                data = self._relabel(data, index, batches, batch_size)
-            if self.n_step > 1:
-                data = self._later(data, index)
+            data = self._relabel(data, torch.as_tensor(info['index']), batches, batch_size)
         return data.reshape(batches, batch_size)
-
-    def _later(self, data: TensorDict, index: torch.Tensor) -> TensorDict:
-        # The j-th later transition of a trajectory lies j places on in the ring storage.
-        steps = torch.arange(1, self.n_step, device=index.device)
-        count = data['steps_left'].clamp(max=self.n_step - 1)
-        later = (index[:, None] + torch.minimum(steps, count[:, None])) % len(self)
-        data['later_states'] = self._buffer.storage._storage.get('next_states')[later]
-        data['later_count'] = count
-        return data
 
     def _relabel(self, data: TensorDict, index: torch.Tensor, batches: int,
                  batch_size: int) -> TensorDict:
