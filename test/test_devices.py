@@ -166,7 +166,6 @@ def test_a_cuda_graph_update_equals_the_eager_update(layer_norm):
         learners.append(learner)
     eager, graphed = learners
     assert graphed._graphed is not None and graphed._graphed.graph is not None
-    assert eager.updates == graphed.updates == 8
     for a, b in zip(eager.actor.action_net.parameters(), graphed.actor.action_net.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(eager.critic.critic_net.parameters(), graphed.critic.critic_net.parameters()):

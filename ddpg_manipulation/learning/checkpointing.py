@@ -130,7 +130,6 @@ def training_state(learner: Learner) -> dict[str, Any]:
         'demo_transitions': learner.demo_transitions,
         'policy_transitions': learner.policy_transitions,
         'epochs_requested': learner.epochs_requested,
-        'updates': learner.updates,
         'best': learner.best,
         'history': learner.history,
         'initial_injections_done': learner.initial_injections_done,
@@ -251,7 +250,6 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.demo_transitions = int(state['demo_transitions'])
         learner.policy_transitions = int(state['policy_transitions'])
         learner.epochs_requested = int(state['epochs_requested'])
-        learner.updates = int(state.get('updates', 0))
         learner.best = state.get('best')
         learner.history = list(state['history'])
         learner.initial_injections_done = bool(state['initial_injections_done'])

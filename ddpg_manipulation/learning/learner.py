@@ -162,7 +162,6 @@ class Learner:
         self.epochs_requested = 0
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
-        self.updates = 0  # gradient steps so far
         # The update captured as a CUDA graph (learner.cuda_graphs), made at the first cycle.
         self._graphed: GraphedStep | None = None
         self._graphed_discount = 0.0
@@ -386,14 +385,13 @@ class Learner:
             if graphed is None:
                 self.gradient_step(batch, discount_factor)
             else:  # the same update, replayed as one CUDA graph
-                self.updates += 1
                 graphed(batch)
 
     def _graphed_step(self, discount_factor: float) -> GraphedStep | None:
         if not (self.params.learner_cuda_graphs and self.device.type == 'cuda'):
             return None
         if self._graphed is None or self._graphed_discount != discount_factor:
-            self._graphed = GraphedStep(lambda batch: self._update(batch, discount_factor),
+            self._graphed = GraphedStep(lambda batch: self.gradient_step(batch, discount_factor),
                                         [self.actor.optim, self.critic.optim])
             self._graphed_discount = discount_factor
         return self._graphed
@@ -407,10 +405,6 @@ class Learner:
         :param batch: What :meth:`preprocess_sample` returns.
         :param discount_factor: Discount of future rewards.
         """
-        self.updates += 1
-        self._update(batch, discount_factor)
-
-    def _update(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
             next_q = self.critic.target(next_obs, self.actor.target(next_obs))
