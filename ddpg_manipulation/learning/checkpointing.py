@@ -24,8 +24,9 @@ checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import Any, cast, TYPE_CHECKING
 
 import torch
 
@@ -212,7 +213,7 @@ def load(learner: Learner, path: Path | str, is_local: bool) -> None:
     learner.last_checkpoint = loaded.path
 
 
-def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> None:
+def resume(learner: Learner, path: str | os.PathLike, with_buffer: bool = False) -> None:
     """
     Continue a run from a checkpoint exactly where it stopped.
 
@@ -276,3 +277,47 @@ def _generators(learner: Learner) -> dict[str, torch.Generator]:
         missing = sorted(set(found) - set(generators))
         raise RuntimeError(f'learner without its random generators {missing}')
     return generators
+
+
+class CheckpointVerbs:
+    """The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`."""
+
+    save_local: bool
+    save_cloud: bool
+
+    def save_checkpoints(self) -> None:
+        """Save to every enabled destination (local run directory and/or cloud URL)."""
+        if self.save_local:
+            self.save_models(is_local=True)
+        if self.save_cloud:
+            self.save_models(is_local=False)
+
+    def save_models(self, is_local: bool) -> None:
+        """
+        Save the actor and critic networks and the normalizers.
+
+        Local saves are located under ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>/``;
+        cloud saves under ``<cloud_url>/<task>/<run>/epoch_<N>/``.
+
+        :param is_local: Save to the local output directory (else to ``cloud_url``).
+        """
+        save(cast('Learner', self), is_local)
+
+    def load_models(self, path: Path, is_local: bool) -> None:
+        """
+        Load the actor and critic networks and the normalizers.
+
+        :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
+            URL given as a string, or a path relative to ``cloud_url``.
+        :param is_local: Whether ``path`` is local.
+        """
+        load(cast('Learner', self), path, is_local)
+
+    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
+        """
+        Continue a run from a checkpoint exactly where it stopped (see :func:`resume`).
+
+        :param path: Checkpoint, run or output directory, or URL.
+        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
+        """
+        resume(cast('Learner', self), path, with_buffer)

@@ -19,14 +19,10 @@
 during training as well as network loading if starting from pre-trained networks.
 
 One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
-one batch (some of them replaced by planner demonstrations, per the injection strategy), then
-``learner_batches`` DDPG updates of ``learner_batch_size`` transitions, then one soft update of
-the target networks. After each epoch the policy is evaluated on ``learner_evals`` episodes, run
-as one batch.
-
-The file reads top to bottom: set-up, acting, rewards, experience, one update, the epoch loop,
-evaluation. What a training run needs around the algorithm lives beside it: thread counts in
-``threads.py``, saving, loading and resuming in ``checkpointing.py``.
+one batch (some replaced by planner demonstrations), then ``learner_batches`` DDPG updates, then
+one soft update of the target networks; then an evaluation and a validation. The file reads top
+to bottom: set-up, acting, rewards, experience, one update, the epoch loop, evaluation. Thread
+counts live in ``threads.py``; saving, loading and resuming in ``checkpointing.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +40,7 @@ import torch.nn.functional as F
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning import checkpoint, checkpointing
+from ddpg_manipulation.learning.checkpointing import CheckpointVerbs
 from ddpg_manipulation.learning.cuda_graph import GraphedStep
 from ddpg_manipulation.learning.devices import resolve_device
 from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
@@ -60,9 +57,12 @@ from ddpg_manipulation.transitions import (
 
 
 @dataclass
-class Learner:
+class Learner(CheckpointVerbs):
     """
     Deep Deterministic Policy Gradient algorithm class.
+
+    Its checkpoint verbs (``save_models``, ``load_models``, ``save_checkpoints``, ``resume``)
+    come from :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
 
     :param plant: The task's simulation.
     :param graph: Source of demonstrations (the planner's graph), or None.
@@ -175,10 +175,7 @@ class Learner:
         self, states: torch.FloatTensor, goal_state: torch.FloatTensor
     ) -> torch.FloatTensor:
         """
-        Use the actor network to select normalized actions for states and goals.
-
-        :param states: States, shape (batch, nx).
-        :param goal_state: Goals, shape (batch, nx).
+        Use the actor network to select normalized actions for states and goals (batch, nx).
 
         :returns: Normalized actions in [-1, 1], shape (batch, nu), on the learner's device;
             noisy in train mode.
@@ -199,12 +196,8 @@ class Learner:
         """
         Scaled distance from states in a given container to ``goal_states``.
 
-        Relative to the scaled distance from the start state to the goal, so 1 means "no
-        progress" and 0 means "at the goal".
-
-        :param start_states: Start states, shape (batch, nx).
-        :param current_states: Current states, shape (batch, nx).
-        :param goal_states: Goals, shape (batch, nx).
+        Relative to the scaled distance from the start state to the goal (all (batch, nx)), so 1
+        means "no progress" and 0 means "at the goal".
 
         :returns: Relative distances, shape (batch,).
         """
@@ -222,12 +215,7 @@ class Learner:
         Sparse: -1 until the relative distance is below ``learner_final_success_distance``, then
         0. Dense: minus the relative distance clipped to [0, 1].
 
-        :param start_states: Start states, shape (batch, nx).
-        :param current_states: States reached, shape (batch, nx).
-        :param goal_states: Goals, shape (batch, nx).
-
-        :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,)
-            each.
+        :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,).
         """
         distances = self.relative_distances_to(start_states, current_states, goal_states)
         terminated = (distances < self.params.learner_final_success_distance).float()
@@ -246,9 +234,6 @@ class Learner:
         Samples the trajectory instead of taking every experience to create a goal distribution
         that is equal to what the networks encouter: with HER, a share of the goals are states
         the trajectory reached later, exactly as in the relabelled replay samples.
-
-        :param states: States of the new transitions, shape (batch, nx).
-        :param goals: Their goals, shape (batch, nx).
         """
         her = self.params.learner_her_probability
         if her > 0:
@@ -356,12 +341,7 @@ class Learner:
         return obs, next_obs, actions, rewards[:, None], terminated[:, None]
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
-        """
-        Train the agent and critic network with experience sampled from the replay buffer.
-
-        :param data: Sampled transitions.
-        :param discount_factor: Discount of future rewards.
-        """
+        """Train the agent and critic network with experience sampled from the replay buffer."""
         self.gradient_step(self.preprocess_sample(data), discount_factor)
 
     def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
@@ -371,10 +351,6 @@ class Learner:
         Equal, bit for bit, to ``batches`` calls of :meth:`train_actor_critic` on
         ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
         the updates of a cycle, so one gather and one preprocessing serve them all.
-
-        :param batches: Number of updates.
-        :param batch_size: Transitions per update.
-        :param discount_factor: Discount of future rewards.
         """
         data = self.replay_buffer.sample_batches(batches, batch_size)
         preprocessed = [x.unflatten(0, (batches, batch_size))
@@ -403,7 +379,6 @@ class Learner:
         The target networks are not moved here: they follow once per cycle (see ``_cycle``).
 
         :param batch: What :meth:`preprocess_sample` returns.
-        :param discount_factor: Discount of future rewards.
         """
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
@@ -549,45 +524,6 @@ class Learner:
         distances = self.relative_distances_to(starts, states[:, -1], goals)
         success = distances < self.params.learner_final_success_distance
         return float(success.float().mean()), float(distances.mean())
-
-    # -- checkpoints (the seed's verbs; the work is in checkpointing.py) --------------------
-
-    def save_checkpoints(self) -> None:
-        """Save to every enabled destination (local run directory and/or cloud URL)."""
-        if self.save_local:
-            self.save_models(is_local=True)
-        if self.save_cloud:
-            self.save_models(is_local=False)
-
-    def save_models(self, is_local: bool) -> None:
-        """
-        Save the actor and critic networks and the normalizers.
-
-        Local saves are located under ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>/``;
-        cloud saves under ``<cloud_url>/<task>/<run>/epoch_<N>/``.
-
-        :param is_local: Save to the local output directory (else to ``cloud_url``).
-        """
-        checkpointing.save(self, is_local)
-
-    def load_models(self, path: Path, is_local: bool) -> None:
-        """
-        Load the actor and critic networks and the normalizers.
-
-        :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
-            URL given as a string, or a path relative to ``cloud_url``.
-        :param is_local: Whether ``path`` is local.
-        """
-        checkpointing.load(self, path, is_local)
-
-    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
-        """
-        Continue a run from a checkpoint exactly where it stopped (see ``checkpointing``).
-
-        :param path: Checkpoint, run or output directory, or URL.
-        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
-        """
-        checkpointing.resume(self, path, with_buffer)
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:
