@@ -514,4 +514,4 @@ def _load_into(
             for group, flag in zip(optim.param_groups, capturable):
                 group['capturable'] = flag
     except (RuntimeError, KeyError, ValueError) as error:
-        raise ValueError(f'{what} checkpoint does not fit the network: {error}') from None
+        raise ValueError(f'{what} checkpoint does not fit the network: {error}') from error

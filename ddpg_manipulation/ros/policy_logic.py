@@ -199,8 +199,8 @@ class PolicyController:
     def _check_vector(self, values: Any, what: str) -> np.ndarray:
         try:
             vector = np.asarray(values, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise InputError(f'{what}: not a list of numbers') from None
+        except (TypeError, ValueError) as error:
+            raise InputError(f'{what}: not a list of numbers') from error
         if vector.shape[0] != self.state_dimension:
             raise InputError(f'{what}: expected {self.state_dimension} values '
                              f'[qpos, qvel(, act)], got {vector.shape[0]}')
@@ -249,7 +249,7 @@ class PolicyController:
             state, written = self.joint_map.merge(base, names, positions, velocities)
         except JointStateError as error:
             self.rejected_inputs += 1
-            raise InputError(f'joint states: {error}') from None
+            raise InputError(f'joint states: {error}') from error
         with self._lock:
             # Only the slots of this message: a full state received meanwhile is kept.
             self._state[written] = state[written]

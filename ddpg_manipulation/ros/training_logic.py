@@ -194,7 +194,7 @@ class TrainingRun:
         try:
             checkpoint.check_writable(output_dir)
         except checkpoint.CheckpointError as error:
-            raise ParameterError(f"parameter 'output_dir': {error}") from None
+            raise ParameterError(f"parameter 'output_dir': {error}") from error
         self.queue = (DemonstrationQueue(params.state_dimension, params.action_dimension,
                                          queue_capacity, reuse_demonstrations, params.seed)
                       if source == 'topic' else None)
