@@ -18,8 +18,10 @@ Markdown performance tables from ``bench/results/*.json``: ``python -m bench.rep
 The first table lists every target (figure, target, measured, ratio to the baseline measured in
 the same run, pass/fail), the second the remaining ratios and the figures of benchmarks without
 targets, the third when and under what load each benchmark ran. ``--all`` adds every figure.
-``--readme README.md`` rewrites the block between the README's ``bench-table`` markers with the
-targets table (nothing else in the file changes).
+``--readme docs/performance.md`` rewrites the block between that file's ``bench-table`` markers
+with the targets table, and ``--seeds README.md`` the block between the README's
+``seeds-table`` markers with the seed sweep of ``results/seeds.json`` (``python -m bench
+seeds``); nothing else in those files changes.
 Results written by benchmarks with their own JSON format (one flat record, e.g. the latency
 benchmarks) are shown with their numbers and ``ratio*`` entries.
 """
@@ -249,26 +251,86 @@ def markdown(results: Sequence[Mapping[str, Any]], everything: bool = False) -> 
     return '\n'.join(lines) + '\n'
 
 
-README_BEGIN = '<!-- bench-table:begin (python -m bench.report --readme README.md) -->'
+README_BEGIN = '<!-- bench-table:begin (python -m bench.report --readme docs/performance.md) -->'
 README_END = '<!-- bench-table:end -->'
+SEEDS_BEGIN = '<!-- seeds-table:begin (python -m bench.report --seeds README.md) -->'
+SEEDS_END = '<!-- seeds-table:end -->'
 
 
 def update_readme(path: Path, results: Sequence[Mapping[str, Any]]) -> None:
     """
-    Replace the table between the README's markers, atomically.
+    Replace the targets table between a file's ``bench-table`` markers, atomically.
 
-    :param path: README file.
+    :param path: The markdown file.
     :param results: Results.
 
     :raises ValueError: If the markers are missing or out of order.
     """
+    replace_block(path, README_BEGIN, README_END, targets_table(results))
+
+
+def replace_block(path: Path, begin_marker: str, end_marker: str, lines: Sequence[str]) -> None:
+    """
+    Replace the lines between two marker lines of a file, atomically.
+
+    :param path: The file.
+    :param begin_marker: The line before the block.
+    :param end_marker: The line after it.
+    :param lines: The new block.
+
+    :raises ValueError: If the markers are missing or out of order.
+    """
     text = path.read_text(encoding='utf-8')
-    begin, end = text.find(README_BEGIN), text.find(README_END)
+    begin, end = text.find(begin_marker), text.find(end_marker)
     if begin < 0 or end < begin:
-        raise ValueError(f'{path}: expected the lines {README_BEGIN!r} and then {README_END!r}')
-    head = text[:begin + len(README_BEGIN)]
-    table = '\n'.join(targets_table(results))
-    write_bytes(path, f'{head}\n{table}\n{text[end:]}'.encode('utf-8'))
+        raise ValueError(f'{path}: expected the lines {begin_marker!r} and then {end_marker!r}')
+    head = text[:begin + len(begin_marker)]
+    block = '\n'.join(lines)
+    write_bytes(path, f'{head}\n{block}\n{text[end:]}'.encode('utf-8'))
+
+
+def _cell(value: Any, digits: int = 2, missing: str = 'not reached') -> str:
+    if value is None:
+        return missing
+    return f'{value:.{digits}f}' if isinstance(value, float) else str(value)
+
+
+def seeds_table(result: Mapping[str, Any]) -> list[str]:
+    """
+    Render a seed sweep (``python -m bench seeds``): a summary row per task, then every seed.
+
+    :param result: The ``seeds`` result.
+
+    :returns: Markdown lines.
+    """
+    runs = result['details']['runs']
+    figures = result['figures']
+    tasks = list(dict.fromkeys(r['task'] for r in runs))
+    summary = []
+    for task in tasks:
+        task_runs = [r for r in runs if r['task'] == task]
+        seconds = figures.get(f'{task}_median_s')
+        summary.append([
+            f'`{task}` ({task_runs[0]["epochs"]} epochs)', str(len(task_runs)),
+            f'{_cell(figures.get(f"{task}_median_first_epoch"), 1)} / '
+            f'{_cell(figures.get(f"{task}_worst_first_epoch"))}',
+            f'{_cell(figures.get(f"{task}_median_test_success"))} / '
+            f'{_cell(figures.get(f"{task}_worst_test_success"))}',
+            _cell(figures.get(f'{task}_worst_lowest_after')),
+            _cell(seconds / 60.0 if seconds is not None else None, 1)])
+    lines = _table(['task', 'seeds', 'first epoch >= 0.9: median / worst',
+                    'result checkpoint, test success: median / worst',
+                    'lowest evaluation after 0.9, worst', 'minutes to 0.9, median'], summary)
+    rows = [[f'`{r["task"]}`', str(r['seed']), _cell(r['first_epoch']),
+             _cell(r['seconds'] / 60.0 if r['seconds'] is not None else None, 1),
+             f'{r["test_success_rate"]:.2f} (epoch {r["result_epoch"]})',
+             _cell(r['lowest_after'], missing='-'), _cell(r['largest_drop'], missing='-')]
+            for r in runs]
+    lines += ['', '<details><summary>every seed</summary>', '']
+    lines += _table(['task', 'seed', 'first epoch >= 0.9', 'minutes to 0.9',
+                     'result: test success (epoch)', 'lowest after 0.9', 'largest drop'], rows)
+    lines += ['', '</details>']
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -286,7 +348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--all', action='store_true', help='include every figure')
     parser.add_argument('--output', type=Path, help='write the markdown to this file too')
     parser.add_argument('--readme', type=Path,
-                        help='rewrite the targets table between the markers of this README')
+                        help='rewrite the targets table between the markers of this file')
+    parser.add_argument('--seeds', type=Path,
+                        help='rewrite the seed-sweep table (results/seeds.json) between the '
+                             'markers of this file')
     args = parser.parse_args(argv)
     results = load_results(args.results, args.names)
     if not results:
@@ -296,12 +361,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text, end='')
     if args.output:
         write_bytes(args.output, text.encode('utf-8'))
-    if args.readme:
-        try:
+    try:
+        if args.readme:
             update_readme(args.readme, results)
-        except (OSError, ValueError) as error:
-            print(f'error: {error}', file=sys.stderr)
-            return 2
+        if args.seeds:
+            sweep = json.loads((args.results / 'seeds.json').read_text(encoding='utf-8'))
+            replace_block(args.seeds, SEEDS_BEGIN, SEEDS_END, seeds_table(sweep))
+    except (OSError, ValueError) as error:
+        print(f'error: {error}', file=sys.stderr)
+        return 2
     return 0
 
 

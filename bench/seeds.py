@@ -222,7 +222,7 @@ def plot(runs: Sequence[dict[str, Any]], tasks: Sequence[str], path: Path, title
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] = range(10),
         jobs: int = 0, sets: Sequence[str] = (), tag: str = '', epochs: int | None = None,
-        figure_dir: Path = RESULTS_DIR) -> dict[str, Any]:
+        figure_dir: Path = RESULTS_DIR, keep: Path | None = None) -> dict[str, Any]:
     """
     Run the sweep.
 
@@ -234,6 +234,8 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
     :param tag: Suffix of the result's name (``seeds_<tag>``) for studies.
     :param epochs: Epochs (default: each task's).
     :param figure_dir: Where the curves' PNG goes.
+    :param keep: Keep the runs' output directories under this directory (``<task>_<seed>``);
+        by default they are removed.
 
     :returns: The result.
     """
@@ -251,7 +253,8 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
         bench.note(f'{jobs} runs side by side, one thread each: epochs and success rates are '
                    'exact, wall times are not idle figures (run with --jobs 1 for those)')
     with tempfile.TemporaryDirectory(prefix='seeds-') as scratch:
-        work = [(task, seed, Path(scratch) / f'{task}_{seed}', tuple(sets), epochs)
+        root = Path(keep) if keep is not None else Path(scratch)
+        work = [(task, seed, root / f'{task}_{seed}', tuple(sets), epochs)
                 for task in tasks for seed in seeds]
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             runs = list(pool.map(_one, work))
@@ -282,6 +285,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--tag', default='')
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--out', default=None, help='results directory')
+    parser.add_argument('--keep', default=None, metavar='DIR',
+                        help='keep the runs under DIR/<task>_<seed> (e.g. for pictures)')
     parser.add_argument('--one', nargs=2, metavar=('TASK', 'SEED'), default=None,
                         help=argparse.SUPPRESS)
     parser.add_argument('--output', default=None, help=argparse.SUPPRESS)
@@ -304,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     out = Path(args.out) if args.out else RESULTS_DIR
     result = run(args.quick, args.tasks, args.seeds, args.jobs, args.sets, args.tag,
-                 args.epochs, out)
+                 args.epochs, out, Path(args.keep) if args.keep else None)
     path = write_result(result, out)
     print(json.dumps({'figures': result['figures'], 'result': str(path)}, indent=1))
     return 0

@@ -76,15 +76,15 @@ def parse_number(text: str) -> float | None:
 def _safe_load(path: Path) -> Any:
     try:
         text = path.read_text(encoding='utf-8')
-    except FileNotFoundError:
-        raise ConfigError(f'{path}: file not found') from None
+    except FileNotFoundError as error:
+        raise ConfigError(f'{path}: file not found') from error
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f'{path}: cannot read ({error})') from None
+        raise ConfigError(f'{path}: cannot read ({error})') from error
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         # Covers syntax errors and tags such as !!python/object, which the safe loader refuses.
-        raise ConfigError(f'{path}: not valid YAML for a task file: {error}') from None
+        raise ConfigError(f'{path}: not valid YAML for a task file: {error}') from error
 
 
 def load_defaults() -> dict[str, Any]:
@@ -143,7 +143,7 @@ def parse_set(assignment: str) -> tuple[str, Any]:
         value = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError(
-            f'--set {assignment!r}: value is not valid YAML data ({error})') from None
+            f'--set {assignment!r}: value is not valid YAML data ({error})') from error
     return key.strip(), value
 
 
@@ -210,7 +210,7 @@ class ParameterContainer(Parameters):
         try:
             self.actuated_qpos = actuated_qpos_indices(self.model, self.model_path)
         except ValueError as error:
-            raise ConfigError(str(error)) from None
+            raise ConfigError(str(error)) from error
         for dotted, key in DECLARATIONS.items():
             setattr(self, key.name, values[dotted])
 
@@ -240,7 +240,7 @@ class ParameterContainer(Parameters):
             raise ConfigError(
                 f"{self.task_file}: key 'model.filename': MJCF file {self.model_path} does "
                 f'not load: {error}'
-            ) from None
+            ) from error
 
     def _check_model_sizes(self) -> None:
         model_sizes = {

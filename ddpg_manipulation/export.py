@@ -398,7 +398,8 @@ def reference_actions(policy: Policy, states: np.ndarray, goals: np.ndarray) -> 
 
     :returns: Normalized actions in [-1, 1], float64, shape (batch, nu).
     """
-    network = copy.deepcopy(policy.network.net).double().train(False)
+    # On the CPU in float64, whatever device the policy runs on.
+    network = copy.deepcopy(policy.network.net).cpu().double().train(False)
     norm = policy.normalizer
     mean = np.tile(np.asarray(norm['mean'], dtype=np.float32).astype(np.float64), 2)
     std = np.tile(np.asarray(norm['std'], dtype=np.float32).astype(np.float64), 2)

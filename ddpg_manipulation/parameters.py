@@ -217,26 +217,16 @@ class Parameters:
     learner_action_l2: float = key(
         1.0, 'penalty on the squared normalized action in the actor loss', NON_NEGATIVE)
     learner_average_tau: float = key(
-        0.0, 'an exponentially averaged copy of the actor, moved this fraction towards it once '
+        0.05, 'an exponentially averaged copy of the actor, moved this fraction towards it once '
         'per cycle, is the policy that is evaluated, saved for deployment and exported (0 = '
-        'off: the actor itself)', UNIT_INTERVAL)
+        'off: the actor itself; see docs/learning.md)', UNIT_INTERVAL)
     learner_critic_layer_norm: bool = key(
-        False, 'LayerNorm after each hidden layer of the critic')
-    learner_twin_critics: bool = key(
-        False, 'clipped double-Q learning: two critics, the value target takes the smaller of '
-        'their target values (TD3)')
-    learner_target_noise: float = key(
-        0.0, 'target-policy smoothing: std of the Gaussian noise added to the target action, '
-        'on the normalized action (TD3; 0 = off)', NON_NEGATIVE)
-    learner_target_noise_clip: float = key(
-        0.5, 'the target-policy noise is clipped to +- this', NON_NEGATIVE)
+        True, 'LayerNorm after each hidden layer of the critic (false: the reference critic; '
+        'see docs/learning.md)')
     learner_cuda_graphs: bool = key(
         False, 'on a CUDA device, capture one DDPG update as a CUDA graph and replay it for '
-        'every batch (one launch instead of dozens; not with `actor_delay` > 1). Off until '
+        'every batch (one launch instead of dozens). Off until '
         'measured faster on a GPU (`python -m bench gpu`)')
-    learner_actor_delay: int = key(
-        1, 'critic updates per actor update (TD3 delayed policy updates; 1 = every update)',
-        POSITIVE)
     learner_replay_capacity: int = key(10000, 'replay buffer size in trajectories', POSITIVE)
     learner_her_probability: float = key(
         0.0, 'probability to relabel a sampled goal with a future state', UNIT_INTERVAL)

@@ -58,8 +58,13 @@ def plot_learning_curves(
     """
     Draw the per-epoch metrics of one or more runs, overlaid.
 
+    Where a run was validated, its validation success is drawn dashed beside the evaluation,
+    and its result (the last epoch marked ``best``: the checkpoint the run directory resolves
+    to) is circled.
+
     :param runs: Label -> the run's history (one dict per epoch with ``epoch``, ``success_rate``,
-        ``relative_distance`` and ``demo_share``).
+        ``relative_distance`` and ``demo_share``; optionally ``validation_success_rate`` and
+        ``best``).
     :param path: PNG to write.
     :param title: Figure title.
 
@@ -75,8 +80,17 @@ def plot_learning_curves(
     for axis, (key, label, limits) in zip(axes, panels):
         for name, history in runs.items():
             epochs = [h['epoch'] for h in history]
-            axis.plot(epochs, [h.get(key, float('nan')) for h in history], marker='o',
-                      markersize=3, label=name)
+            (line,) = axis.plot(epochs, [h.get(key, float('nan')) for h in history], marker='o',
+                                markersize=3, label=name)
+            if key == 'success_rate' and any('validation_success_rate' in h for h in history):
+                axis.plot(epochs, [h.get('validation_success_rate', float('nan'))
+                                   for h in history], ls='--', lw=1, color=line.get_color(),
+                          label=f'{name}: validation')
+                result = [h for h in history if h.get('best')][-1:]
+                for h in result:
+                    axis.plot([h['epoch']], [h['success_rate']], marker='o', markersize=11,
+                              markerfacecolor='none', color=line.get_color(),
+                              label=f'{name}: result (epoch {h["epoch"]})')
         axis.set_xlabel('epoch')
         axis.set_title(label, fontsize=10)
         axis.grid(alpha=0.3)

@@ -229,6 +229,16 @@ def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path
     assert {t['key'] for t in data['targets']} >= {'box_reach_worst_test_success',
                                                    'box_reach_worst_lowest_after'}
     assert Path(data['details']['figure']).read_bytes().startswith(b'\x89PNG')
+    from bench.report import SEEDS_BEGIN, SEEDS_END
+
+    readme = tmp_path / 'README.md'
+    readme.write_text(f'# Results\n{SEEDS_BEGIN}\nold\n{SEEDS_END}\nafter\n')
+    done = _python('-m', 'bench.report', '--results', str(tmp_path), '--seeds', str(readme))
+    assert done.returncode == 0, done.stderr
+    text = readme.read_text()
+    assert 'old' not in text and text.endswith(f'{SEEDS_END}\nafter\n')
+    assert '| `box_reach` (1 epochs) | 2 |' in text
+    assert text.count('| `box_reach` | ') == 2  # one row per seed
 
 
 def test_gpu_benchmark_says_why_it_skipped(quick_run: tuple[Path, str]) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pickle
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,7 +73,8 @@ def test_two_runs_in_the_same_second_get_distinct_directories(tmp_path):
 
 
 def test_keep_prunes_only_after_the_new_checkpoint_exists(make_learner):
-    learner = make_learner(**{'learner.checkpoint_every': 1})
+    # Without validation no older checkpoint is the run's result (test_best_checkpoint: kept).
+    learner = make_learner(**{'learner.checkpoint_every': 1, 'learner.validation_evals': 0})
     learner.keep_checkpoints = 2
     learner.train(4)
     names = sorted(p.name for p in (learner.run_dir / 'checkpoints').iterdir())
@@ -224,3 +226,18 @@ def test_unwritable_output_is_reported_before_training(make_learner, tmp_path):
     with pytest.raises(CheckpointError, match='not writable'):
         learner.train(1)
     assert learner.epoch == 0
+
+
+def test_the_policy_of_a_checkpoint_is_the_averaged_actor(make_learner):
+    learner = make_learner(**{'learner.average_tau': 0.3})
+    learner.train(1)
+    policy = Policy.load(learner.last_checkpoint)
+    saved = torch.load(Path(learner.last_checkpoint) / 'actor.pt', weights_only=True)
+    for name, value in policy.network.state_dict().items():
+        assert torch.equal(value, saved['average'][name])
+        assert not torch.equal(value, saved['net'][name]) or 'bias' in name
+    states = torch.tensor([[9.0, 0.5, 0.0, 0.0], [9.0, -0.2, 0.1, 0.0]])
+    goals = torch.tensor([[9.0, 2.0, 0.0, 0.0]] * 2)
+    learner.actor.evaluation_mode()
+    expected = learner.actor_actions(states, goals).cpu().numpy()
+    np.testing.assert_allclose(policy.act(states.numpy(), goals.numpy()), expected, atol=1e-6)

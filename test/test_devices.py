@@ -153,12 +153,12 @@ def test_train_summary_and_eval_name_the_device(tmp_path, capsys):
 
 
 @pytest.mark.skipif(NO_CUDA, reason='needs CUDA')
-@pytest.mark.parametrize('twin', [False, True])
-def test_a_cuda_graph_update_equals_the_eager_update(twin):
+@pytest.mark.parametrize('layer_norm', [False, True])
+def test_a_cuda_graph_update_equals_the_eager_update(layer_norm):
     learners = []
     for graphs in (False, True):
         learner = build_learner(ParameterContainer('box_reach', {
-            **TINY, 'learner.cuda_graphs': graphs, 'learner.twin_critics': twin}),
+            **TINY, 'learner.cuda_graphs': graphs, 'learner.critic_layer_norm': layer_norm}),
             device='cuda', save_local=False, verbose=False)
         learner.policy_rollout()
         torch.manual_seed(0)
@@ -166,7 +166,6 @@ def test_a_cuda_graph_update_equals_the_eager_update(twin):
         learners.append(learner)
     eager, graphed = learners
     assert graphed._graphed is not None and graphed._graphed.graph is not None
-    assert eager.updates == graphed.updates == 8
     for a, b in zip(eager.actor.action_net.parameters(), graphed.actor.action_net.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     for a, b in zip(eager.critic.critic_net.parameters(), graphed.critic.critic_net.parameters()):

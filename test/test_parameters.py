@@ -60,7 +60,8 @@ def test_defaults_yaml_reads_back_as_the_declared_defaults() -> None:
     defaults = load_defaults()
     assert list(flat) == list(defaults)
     for dotted, value in flat.items():
-        assert value == defaults[dotted] and type(value) is type(defaults[dotted]), dotted
+        # Compared with their types so that a default of 1 is not taken for 1.0 or True.
+        assert (value, type(value)) == (defaults[dotted], type(defaults[dotted])), dotted
 
 
 @pytest.mark.parametrize('dotted', sorted(DECLARATIONS))

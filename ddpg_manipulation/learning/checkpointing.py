@@ -24,8 +24,9 @@ checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``
 from __future__ import annotations
 
 import datetime
+import os
 from pathlib import Path
-from typing import Any, TYPE_CHECKING
+from typing import Any, cast, TYPE_CHECKING
 
 import torch
 
@@ -49,6 +50,30 @@ def is_due(epoch: int, every: int, last_epoch: int, stopping: bool) -> bool:
     :returns: True every ``every`` epochs, at the last epoch and on a stop.
     """
     return epoch % every == 0 or epoch == last_epoch or stopping
+
+
+def note_result(learner: Learner, validation: tuple[float, float] | None) -> bool:
+    """
+    Decide whether the epoch just finished is the run's result so far, and note it if so.
+
+    The result is the epoch with the highest validation success, ties going to the smaller
+    validation distance; without validation it is the newest epoch.
+
+    :param learner: The learner, its ``epoch`` the epoch just finished.
+    :param validation: Its validation success rate and distance, or None.
+
+    :returns: Whether it is the result now (its checkpoint is then saved and named in the run's
+        ``best.json``).
+    """
+    best = learner.best
+    if validation is not None and best is not None:
+        success, distance = validation
+        best_success, best_distance = best['validation']
+        if not (success > best_success
+                or (success == best_success and distance < best_distance)):
+            return False
+    learner.best = {'epoch': learner.epoch, 'validation': validation, 'checkpoint': None}
+    return True
 
 
 def expected_manifest(params: ParameterContainer, plant: MujocoPlant) -> dict[str, Any]:
@@ -106,15 +131,12 @@ def training_state(learner: Learner) -> dict[str, Any]:
         'demo_transitions': learner.demo_transitions,
         'policy_transitions': learner.policy_transitions,
         'epochs_requested': learner.epochs_requested,
-        'updates': learner.updates,
         'best': learner.best,
         'history': learner.history,
         'initial_injections_done': learner.initial_injections_done,
         'torch_rng': torch.get_rng_state(),
         **{key: generator.get_state() for key, generator in _generators(learner).items()},
     }
-    if learner.critic_2 is not None:
-        state['critic_2'] = learner.critic_2.state_dict()
     if learner.device.type == 'cuda':  # a CUDA replay storage draws its indices there
         state['cuda_rng'] = torch.cuda.get_rng_state(learner.device)
     graph_state = getattr(learner.graph, 'state_dict', None)
@@ -191,7 +213,7 @@ def load(learner: Learner, path: Path | str, is_local: bool) -> None:
     learner.last_checkpoint = loaded.path
 
 
-def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> None:
+def resume(learner: Learner, path: str | os.PathLike, with_buffer: bool = False) -> None:
     """
     Continue a run from a checkpoint exactly where it stopped.
 
@@ -229,10 +251,7 @@ def resume(learner: Learner, path: str | Path, with_buffer: bool = False) -> Non
         learner.demo_transitions = int(state['demo_transitions'])
         learner.policy_transitions = int(state['policy_transitions'])
         learner.epochs_requested = int(state['epochs_requested'])
-        learner.updates = int(state.get('updates', 0))
         learner.best = state.get('best')
-        if learner.critic_2 is not None:
-            learner.critic_2.load(state['critic_2'])
         learner.history = list(state['history'])
         learner.initial_injections_done = bool(state['initial_injections_done'])
         torch.set_rng_state(state['torch_rng'])
@@ -258,3 +277,47 @@ def _generators(learner: Learner) -> dict[str, torch.Generator]:
         missing = sorted(set(found) - set(generators))
         raise RuntimeError(f'learner without its random generators {missing}')
     return generators
+
+
+class CheckpointVerbs:
+    """The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`."""
+
+    save_local: bool
+    save_cloud: bool
+
+    def save_checkpoints(self) -> None:
+        """Save to every enabled destination (local run directory and/or cloud URL)."""
+        if self.save_local:
+            self.save_models(is_local=True)
+        if self.save_cloud:
+            self.save_models(is_local=False)
+
+    def save_models(self, is_local: bool) -> None:
+        """
+        Save the actor and critic networks and the normalizers.
+
+        Local saves are located under ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>/``;
+        cloud saves under ``<cloud_url>/<task>/<run>/epoch_<N>/``.
+
+        :param is_local: Save to the local output directory (else to ``cloud_url``).
+        """
+        save(cast('Learner', self), is_local)
+
+    def load_models(self, path: Path, is_local: bool) -> None:
+        """
+        Load the actor and critic networks and the normalizers.
+
+        :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
+            URL given as a string, or a path relative to ``cloud_url``.
+        :param is_local: Whether ``path`` is local.
+        """
+        load(cast('Learner', self), path, is_local)
+
+    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
+        """
+        Continue a run from a checkpoint exactly where it stopped (see :func:`resume`).
+
+        :param path: Checkpoint, run or output directory, or URL.
+        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
+        """
+        resume(cast('Learner', self), path, with_buffer)

@@ -19,14 +19,10 @@
 during training as well as network loading if starting from pre-trained networks.
 
 One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
-one batch (some of them replaced by planner demonstrations, per the injection strategy), then
-``learner_batches`` DDPG updates of ``learner_batch_size`` transitions, then one soft update of
-the target networks. After each epoch the policy is evaluated on ``learner_evals`` episodes, run
-as one batch.
-
-The file reads top to bottom: set-up, acting, rewards, experience, one update, the epoch loop,
-evaluation. What a training run needs around the algorithm lives beside it: thread counts in
-``threads.py``, saving, loading and resuming in ``checkpointing.py``.
+one batch (some replaced by planner demonstrations), then ``learner_batches`` DDPG updates, then
+one soft update of the target networks; then an evaluation and a validation. The file reads top
+to bottom: set-up, acting, rewards, experience, one update, the epoch loop, evaluation. Thread
+counts live in ``threads.py``; saving, loading and resuming in ``checkpointing.py``.
 """
 
 from __future__ import annotations
@@ -44,6 +40,7 @@ import torch.nn.functional as F
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning import checkpoint, checkpointing
+from ddpg_manipulation.learning.checkpointing import CheckpointVerbs
 from ddpg_manipulation.learning.cuda_graph import GraphedStep
 from ddpg_manipulation.learning.devices import resolve_device
 from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
@@ -60,9 +57,12 @@ from ddpg_manipulation.transitions import (
 
 
 @dataclass
-class Learner:
+class Learner(CheckpointVerbs):
     """
     Deep Deterministic Policy Gradient algorithm class.
+
+    Its checkpoint verbs (``save_models``, ``load_models``, ``save_checkpoints``, ``resume``)
+    come from :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
 
     :param plant: The task's simulation.
     :param graph: Source of demonstrations (the planner's graph), or None.
@@ -110,7 +110,7 @@ class Learner:
     def __post_init__(self) -> None:
         """Construct a Learner object."""
         p = self.params
-        requested = self.device or getattr(p, 'learner_device', 'auto')
+        requested = self.device or p.learner_device
         parameter = 'device' if self.device else f"{p.task_file}: key 'learner.device'"
         self.device = resolve_device(requested, parameter)
         self.stop_event = threading.Event()
@@ -139,14 +139,15 @@ class Learner:
                            p.learner_actor_lr, p.learner_random_eps, p.learner_action_clip)
         self.actor.noise_std = p.learner_noise_std
         self.actor.generator = torch.Generator().manual_seed(p.seed + 1)
-        self.critic = self._new_critic()
-        # TD3's second critic: the value target takes the smaller of the two estimates.
-        self.critic_2 = self._new_critic() if p.learner_twin_critics else None
+        self.critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
+                             p.learner_critic_lr)
+        if p.learner_critic_layer_norm:
+            self.critic.set_network(CriticNetwork.layer_normed(
+                size_s, size_a, p.learner_nlayers, p.learner_layer_width))
         if p.learner_average_tau > 0:
             self.actor.keep_average()
         self.actor.to(self.device)
-        for critic in self._critics():
-            critic.to(self.device)
+        self.critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
                                      clip_range=p.learner_normalizer_clip)
         self.replay_buffer.reset()
@@ -161,7 +162,6 @@ class Learner:
         self.epochs_requested = 0
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
-        self.updates = 0  # gradient steps so far (the actor learns every learner_actor_delay)
         # The update captured as a CUDA graph (learner.cuda_graphs), made at the first cycle.
         self._graphed: GraphedStep | None = None
         self._graphed_discount = 0.0
@@ -169,29 +169,13 @@ class Learner:
         self.best: dict[str, Any] | None = None
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
 
-    def _new_critic(self) -> Critic:
-        p = self.params
-        size_s, size_a = 2 * self.plant.state_dimension, self.plant.action_dimension
-        critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
-                        p.learner_critic_lr)
-        if p.learner_critic_layer_norm:
-            critic.set_network(CriticNetwork.layer_normed(size_s, size_a, p.learner_nlayers,
-                                                          p.learner_layer_width))
-        return critic
-
-    def _critics(self) -> list[Critic]:
-        return [self.critic] if self.critic_2 is None else [self.critic, self.critic_2]
-
     # -- acting ----------------------------------------------------------------------------
 
     def actor_actions(
         self, states: torch.FloatTensor, goal_state: torch.FloatTensor
     ) -> torch.FloatTensor:
         """
-        Use the actor network to select normalized actions for states and goals.
-
-        :param states: States, shape (batch, nx).
-        :param goal_state: Goals, shape (batch, nx).
+        Use the actor network to select normalized actions for states and goals (batch, nx).
 
         :returns: Normalized actions in [-1, 1], shape (batch, nu), on the learner's device;
             noisy in train mode.
@@ -212,12 +196,8 @@ class Learner:
         """
         Scaled distance from states in a given container to ``goal_states``.
 
-        Relative to the scaled distance from the start state to the goal, so 1 means "no
-        progress" and 0 means "at the goal".
-
-        :param start_states: Start states, shape (batch, nx).
-        :param current_states: Current states, shape (batch, nx).
-        :param goal_states: Goals, shape (batch, nx).
+        Relative to the scaled distance from the start state to the goal (all (batch, nx)), so 1
+        means "no progress" and 0 means "at the goal".
 
         :returns: Relative distances, shape (batch,).
         """
@@ -235,12 +215,7 @@ class Learner:
         Sparse: -1 until the relative distance is below ``learner_final_success_distance``, then
         0. Dense: minus the relative distance clipped to [0, 1].
 
-        :param start_states: Start states, shape (batch, nx).
-        :param current_states: States reached, shape (batch, nx).
-        :param goal_states: Goals, shape (batch, nx).
-
-        :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,)
-            each.
+        :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,).
         """
         distances = self.relative_distances_to(start_states, current_states, goal_states)
         terminated = (distances < self.params.learner_final_success_distance).float()
@@ -259,9 +234,6 @@ class Learner:
         Samples the trajectory instead of taking every experience to create a goal distribution
         that is equal to what the networks encouter: with HER, a share of the goals are states
         the trajectory reached later, exactly as in the relabelled replay samples.
-
-        :param states: States of the new transitions, shape (batch, nx).
-        :param goals: Their goals, shape (batch, nx).
         """
         her = self.params.learner_her_probability
         if her > 0:
@@ -359,9 +331,9 @@ class Learner:
         data = data.to(self.device)
         goals = data['goal_states']
         obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['states'], goals))
-        next_obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['next_states'], goals))
         actions = self.plant.actions.normalized_actions(data['relative_actions'])
         actions = actions.clamp(-self.actor.action_clip, self.actor.action_clip)
+        next_obs = self.state_norm.normalize_obs(Normalizer.wrap_obs(data['next_states'], goals))
         rewards, terminated = self.reward_function(
             data['start_states'], data['next_states'], goals)
         if not self.params.learner_terminate_on_success:
@@ -369,12 +341,7 @@ class Learner:
         return obs, next_obs, actions, rewards[:, None], terminated[:, None]
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
-        """
-        Train the agent and critic network with experience sampled from the replay buffer.
-
-        :param data: Sampled transitions.
-        :param discount_factor: Discount of future rewards.
-        """
+        """Train the agent and critic network with experience sampled from the replay buffer."""
         self.gradient_step(self.preprocess_sample(data), discount_factor)
 
     def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
@@ -384,10 +351,6 @@ class Learner:
         Equal, bit for bit, to ``batches`` calls of :meth:`train_actor_critic` on
         ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
         the updates of a cycle, so one gather and one preprocessing serve them all.
-
-        :param batches: Number of updates.
-        :param batch_size: Transitions per update.
-        :param discount_factor: Discount of future rewards.
         """
         data = self.replay_buffer.sample_batches(batches, batch_size)
         preprocessed = [x.unflatten(0, (batches, batch_size))
@@ -398,18 +361,14 @@ class Learner:
             if graphed is None:
                 self.gradient_step(batch, discount_factor)
             else:  # the same update, replayed as one CUDA graph
-                self.updates += 1
                 graphed(batch)
 
     def _graphed_step(self, discount_factor: float) -> GraphedStep | None:
-        p = self.params
-        if not (p.learner_cuda_graphs and self.device.type == 'cuda'
-                and p.learner_actor_delay == 1):
-            return None  # a delayed actor makes updates differ: they cannot share one graph
+        if not (self.params.learner_cuda_graphs and self.device.type == 'cuda'):
+            return None
         if self._graphed is None or self._graphed_discount != discount_factor:
-            optimizers = [self.actor.optim, *(c.optim for c in self._critics())]
-            self._graphed = GraphedStep(
-                lambda batch: self._update(batch, discount_factor, learn_actor=True), optimizers)
+            self._graphed = GraphedStep(lambda batch: self.gradient_step(batch, discount_factor),
+                                        [self.actor.optim, self.critic.optim])
             self._graphed_discount = discount_factor
         return self._graphed
 
@@ -418,37 +377,17 @@ class Learner:
         Update the critic, then the actor, on one preprocessed batch.
 
         The target networks are not moved here: they follow once per cycle (see ``_cycle``).
-        With TD3's options the target action is smoothed with clipped noise, the target value
-        is the smaller of two critics' and the actor learns every ``learner_actor_delay`` steps.
 
         :param batch: What :meth:`preprocess_sample` returns.
-        :param discount_factor: Discount of future rewards.
         """
-        self.updates += 1
-        self._update(batch, discount_factor,
-                     learn_actor=self.updates % self.params.learner_actor_delay == 0)
-
-    def _update(self, batch: tuple[torch.Tensor, ...], discount_factor: float,
-                learn_actor: bool) -> None:
-        p = self.params
         obs, next_obs, actions, rewards, terminated = batch
         with torch.no_grad():
-            next_actions = self.actor.target(next_obs)
-            if p.learner_target_noise > 0:
-                noise = torch.randn_like(next_actions) * p.learner_target_noise
-                limit = p.learner_target_noise_clip
-                next_actions = (next_actions + noise.clamp(-limit, limit)).clamp(
-                    -self.actor.action_clip, self.actor.action_clip)
-            next_q = self.critic.target(next_obs, next_actions)
-            if self.critic_2 is not None:
-                next_q = torch.minimum(next_q, self.critic_2.target(next_obs, next_actions))
+            next_q = self.critic.target(next_obs, self.actor.target(next_obs))
             target_q = rewards + discount_factor * (1.0 - terminated) * next_q
             # Rewards lie in [-1, 0], so every return does too: clipping only removes error.
             target_q = target_q.clamp(-self.value_bound, 0.0)
-        for critic in self._critics():
-            critic.backward_step(F.mse_loss(critic(obs, actions), target_q))
-        if not learn_actor:
-            return
+        critic_loss = F.mse_loss(self.critic(obs, actions), target_q)
+        self.critic.backward_step(critic_loss)
 
         # The actor's loss needs gradients through the critic's input, not of its weights:
         # freezing them skips a third of that backward pass.
@@ -456,7 +395,7 @@ class Learner:
         try:
             policy_actions = self.actor(obs)
             actor_loss = -self.critic(obs, policy_actions).mean()
-            penalty = p.learner_action_l2 * policy_actions.square().mean()
+            penalty = self.params.learner_action_l2 * policy_actions.square().mean()
             self.actor.backward_step(actor_loss + penalty)
         finally:
             self.critic.critic_net.requires_grad_(True)
@@ -508,9 +447,7 @@ class Learner:
             }
             if validation is not None:
                 metrics['validation_success_rate'], metrics['validation_distance'] = validation
-            metrics['best'] = self._is_best(validation)
-            if metrics['best']:
-                self.best = {'epoch': self.epoch, 'validation': validation, 'checkpoint': None}
+            metrics['best'] = checkpointing.note_result(self, validation)
             self.history.append(metrics)
             stopping = self.stop_event.is_set()
             # The best epoch is always saved: it is the result of the run.
@@ -539,8 +476,7 @@ class Learner:
         # One soft update of the targets per cycle, after all of its gradient steps (as the
         # reference does; tau is sized for it), not one per update.
         self.actor.update_target(p.learner_tau)
-        for critic in self._critics():
-            critic.update_target(p.learner_tau)
+        self.critic.update_target(p.learner_tau)
         if self.actor.average_net is not None:
             self.actor.update_average(p.learner_average_tau)
 
@@ -573,14 +509,6 @@ class Learner:
         count = self.params.learner_validation_evals
         return self._evaluate(self.params.seed + 20_000, count) if count > 0 else None
 
-    def _is_best(self, validation: tuple[float, float] | None) -> bool:
-        # Higher success first, then a smaller distance; without validation the newest epoch.
-        if validation is None or self.best is None:
-            return True
-        success, distance = validation
-        best_success, best_distance = self.best['validation']
-        return success > best_success or (success == best_success and distance < best_distance)
-
     def _evaluate(self, seed: int, count: int) -> tuple[float, float]:
         generator = torch.Generator().manual_seed(seed)
         starts = self.plant.sample_start_states(count, generator)
@@ -596,45 +524,6 @@ class Learner:
         distances = self.relative_distances_to(starts, states[:, -1], goals)
         success = distances < self.params.learner_final_success_distance
         return float(success.float().mean()), float(distances.mean())
-
-    # -- checkpoints (the seed's verbs; the work is in checkpointing.py) --------------------
-
-    def save_checkpoints(self) -> None:
-        """Save to every enabled destination (local run directory and/or cloud URL)."""
-        if self.save_local:
-            self.save_models(is_local=True)
-        if self.save_cloud:
-            self.save_models(is_local=False)
-
-    def save_models(self, is_local: bool) -> None:
-        """
-        Save the actor and critic networks and the normalizers.
-
-        Local saves are located under ``<output_dir>/<task>/<run>/checkpoints/epoch_<N>/``;
-        cloud saves under ``<cloud_url>/<task>/<run>/epoch_<N>/``.
-
-        :param is_local: Save to the local output directory (else to ``cloud_url``).
-        """
-        checkpointing.save(self, is_local)
-
-    def load_models(self, path: Path, is_local: bool) -> None:
-        """
-        Load the actor and critic networks and the normalizers.
-
-        :param path: Local checkpoint, run or output directory; with ``is_local=False`` an fsspec
-            URL given as a string, or a path relative to ``cloud_url``.
-        :param is_local: Whether ``path`` is local.
-        """
-        checkpointing.load(self, path, is_local)
-
-    def resume(self, path: str | os.PathLike, with_buffer: bool = False) -> None:
-        """
-        Continue a run from a checkpoint exactly where it stopped (see ``checkpointing``).
-
-        :param path: Checkpoint, run or output directory, or URL.
-        :param with_buffer: Restore the replay buffer (the checkpoint must hold one).
-        """
-        checkpointing.resume(self, path, with_buffer)
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

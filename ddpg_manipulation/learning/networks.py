@@ -66,7 +66,8 @@ def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int,
     :param size_out: Output size.
     :param nlayers: Number of linear layers.
     :param layer_width: Width of the hidden layers.
-    :param layer_norm: Normalize each hidden layer's output (LayerNorm) before its ReLU.
+    :param layer_norm: Normalize each hidden layer's output (LayerNorm, no affine parameters)
+        before its ReLU.
 
     :returns: The layers, to wrap in ``nn.Sequential`` (with an output activation if needed).
     """
@@ -77,7 +78,10 @@ def mlp(size_in: int, size_out: int, nlayers: int, layer_width: int,
     for _ in range(nlayers - 1):
         layers.append(nn.Linear(width_in, layer_width))
         if layer_norm:
-            layers.append(nn.LayerNorm(layer_width))
+            # Without a learned scale and shift (the next layer's weights can do both): their
+            # gradients are sums over the batch, which torch splits by thread, and a result that
+            # depends on the thread count would make seeded runs depend on the machine's load.
+            layers.append(nn.LayerNorm(layer_width, elementwise_affine=False))
         layers.append(nn.ReLU())
         width_in = layer_width
     layers.append(nn.Linear(width_in, size_out))
@@ -510,4 +514,4 @@ def _load_into(
             for group, flag in zip(optim.param_groups, capturable):
                 group['capturable'] = flag
     except (RuntimeError, KeyError, ValueError) as error:
-        raise ValueError(f'{what} checkpoint does not fit the network: {error}') from None
+        raise ValueError(f'{what} checkpoint does not fit the network: {error}') from error

@@ -20,56 +20,33 @@ module: rclpy, torch and MuJoCo take seconds to load, and a Ctrl-C in those seco
 the node with exit code 0 like one at any later moment. This module imports nothing heavy.
 """
 
+import importlib
+from typing import Callable
+
 from ddpg_manipulation.ros.process import guarded_main, StopFlag
 
 
-def planner_bridge_node() -> int:
+def executable(node_module: str) -> Callable[[], int]:
     """
-    Run planner_bridge_node.
+    Make the console-script entry of a node: stop handlers first, then the node's ``main``.
 
-    :returns: The process exit code.
-    """
-    def run(stop: StopFlag) -> int:
-        from ddpg_manipulation.ros.planner_bridge_node import main
-        return main(stop=stop)
+    :param node_module: The node's module in ``ddpg_manipulation.ros``.
 
-    return guarded_main(run)
-
-
-def policy_node() -> int:
-    """
-    Run policy_node.
-
-    :returns: The process exit code.
+    :returns: A function that runs the node and returns the process exit code.
     """
     def run(stop: StopFlag) -> int:
-        from ddpg_manipulation.ros.policy_node import main
-        return main(stop=stop)
+        module = importlib.import_module(f'ddpg_manipulation.ros.{node_module}')
+        return module.main(stop=stop)
 
-    return guarded_main(run)
+    def entry() -> int:
+        return guarded_main(run)
 
-
-def sim_node() -> int:
-    """
-    Run sim_node.
-
-    :returns: The process exit code.
-    """
-    def run(stop: StopFlag) -> int:
-        from ddpg_manipulation.ros.sim_node import main
-        return main(stop=stop)
-
-    return guarded_main(run)
+    entry.__name__ = entry.__qualname__ = node_module
+    entry.__doc__ = f'Run {node_module}; returns the process exit code.'
+    return entry
 
 
-def training_node() -> int:
-    """
-    Run training_node.
-
-    :returns: The process exit code.
-    """
-    def run(stop: StopFlag) -> int:
-        from ddpg_manipulation.ros.training_node import main
-        return main(stop=stop)
-
-    return guarded_main(run)
+planner_bridge_node = executable('planner_bridge_node')
+policy_node = executable('policy_node')
+sim_node = executable('sim_node')
+training_node = executable('training_node')

@@ -229,7 +229,7 @@ class PoseMap:
             poses = checked_quaternions(values, [7 * k + 3 for k in range(count)],
                                         'object pose', self.names)
         except ValueError as error:
-            raise JointStateError(str(error)) from None
+            raise JointStateError(str(error)) from error
         state = np.array(base, dtype=np.float64, copy=True)
         written = [self.qpos_slots[:, None] + np.arange(7)]
         state[written[0].reshape(-1)] = poses[:self.pose_length]

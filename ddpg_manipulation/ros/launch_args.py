@@ -54,9 +54,9 @@ def as_int(name: str, text: str, minimum: int | None = None) -> int:
     """Parse an integer, optionally >= ``minimum``."""
     try:
         value = int(str(text).strip())
-    except ValueError:
+    except ValueError as error:
         raise LaunchArgumentError(
-            f"launch argument '{name}': expected an integer, got {text!r}") from None
+            f"launch argument '{name}': expected an integer, got {text!r}") from error
     if minimum is not None and value < minimum:
         raise LaunchArgumentError(
             f"launch argument '{name}': expected an integer >= {minimum}, got {value}")
@@ -68,9 +68,9 @@ def as_float(name: str, text: str, minimum: float | None = None,
     """Parse a finite number, optionally >= (or > with ``exclusive``) ``minimum``."""
     try:
         value = float(str(text).strip())
-    except ValueError:
+    except ValueError as error:
         raise LaunchArgumentError(
-            f"launch argument '{name}': expected a number, got {text!r}") from None
+            f"launch argument '{name}': expected a number, got {text!r}") from error
     if not math.isfinite(value):
         raise LaunchArgumentError(f"launch argument '{name}': expected a finite number, "
                                   f'got {text!r}')
@@ -120,7 +120,7 @@ def node_parameters(path: str | Path, node_name: str) -> dict[str, Any]:
     try:
         tree = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
     except (OSError, yaml.YAMLError) as error:
-        raise LaunchArgumentError(f'parameter file {path}: cannot read ({error})') from None
+        raise LaunchArgumentError(f'parameter file {path}: cannot read ({error})') from error
     if tree is None:
         return {}
     if not isinstance(tree, dict):

@@ -227,14 +227,14 @@ def read_multiarray(message: Any) -> FlatArray:
         offset = int(message.layout.data_offset)
         data = message.data
     except (AttributeError, TypeError, ValueError) as error:
-        raise LayoutError(f'not a MultiArray message: {error}') from None
+        raise LayoutError(f'not a MultiArray message: {error}') from error
     if isinstance(data, array.array) and data.typecode == 'f':
         values = np.frombuffer(data, dtype=np.float32) if len(data) else np.empty(0, np.float32)
     else:
         try:
             values = np.asarray(data, dtype=np.float32).reshape(-1)
         except (TypeError, ValueError) as error:
-            raise LayoutError(f'data is not a sequence of numbers: {error}') from None
+            raise LayoutError(f'data is not a sequence of numbers: {error}') from error
     return FlatArray(dims, values, offset)
 
 
@@ -298,4 +298,4 @@ def float64_values(data: Any) -> np.ndarray:
     try:
         return np.asarray(data, dtype=np.float64).reshape(-1).copy()
     except (TypeError, ValueError) as error:
-        raise LayoutError(f'data is not a sequence of numbers: {error}') from None
+        raise LayoutError(f'data is not a sequence of numbers: {error}') from error

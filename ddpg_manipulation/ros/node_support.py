@@ -75,7 +75,7 @@ def declare_parameters(node: Any, specs: Iterable[ParamSpec]) -> dict[str, Any]:
         try:
             parameter = node.declare_parameter(spec.name, default, descriptor)
         except Exception as error:  # noqa: BLE001 - rclpy raises several types for bad values
-            raise ParameterError(f"parameter '{spec.name}': {error}") from None
+            raise ParameterError(f"parameter '{spec.name}': {error}") from error
         values[spec.name] = parameter.value
     return validate(specs, values)
 

@@ -208,7 +208,7 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, Any]:
         try:
             key, value = parse_set(assignment)
         except ConfigError as error:
-            raise ParameterError(f"parameter 'overrides': {error}") from None
+            raise ParameterError(f"parameter 'overrides': {error}") from error
         overrides[key] = value
     return overrides
 
@@ -228,4 +228,4 @@ def load_task(task: str, overrides: Mapping[str, Any] | None = None) -> Any:
         return ParameterContainer(task, overrides)
     except ConfigError as error:
         what = 'overrides' if str(error).startswith('overrides') else 'task'
-        raise ParameterError(f"parameter '{what}': {error}") from None
+        raise ParameterError(f"parameter '{what}': {error}") from error

@@ -210,8 +210,8 @@ class PolicyController:
     def _check_vector(self, values: Any, what: str) -> np.ndarray:
         try:
             vector = np.asarray(values, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            raise InputError(f'{what}: not a list of numbers') from None
+        except (TypeError, ValueError) as error:
+            raise InputError(f'{what}: not a list of numbers') from error
         if vector.shape[0] != self.state_dimension:
             raise InputError(f'{what}: expected {self.state_dimension} values '
                              f'[qpos, qvel(, act)], got {vector.shape[0]}')
@@ -220,7 +220,7 @@ class PolicyController:
         try:
             return checked_quaternions(vector, self.quaternion_slots, what)
         except ValueError as error:
-            raise InputError(str(error)) from None
+            raise InputError(str(error)) from error
 
     def set_full_state(self, values: Any, now: float) -> None:
         """
@@ -236,9 +236,9 @@ class PolicyController:
         """
         try:
             length = np.asarray(values, dtype=np.float64).reshape(-1).shape[0]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as error:
             self.rejected_inputs += 1
-            raise InputError('state: not a list of numbers') from None
+            raise InputError('state: not a list of numbers') from error
         poses = self.pose_map
         if (poses is not None and length != self.state_dimension
                 and length in (poses.pose_length, poses.pose_velocity_length)):
@@ -250,7 +250,7 @@ class PolicyController:
             self.rejected_inputs += 1
             if poses is not None and poses.pose_length:
                 raise InputError(f'{error}, or an object pose of {poses.pose_length} or '
-                                 f'{poses.pose_velocity_length} values') from None
+                                 f'{poses.pose_velocity_length} values') from error
             raise
         with self._lock:
             self._state = state
@@ -265,7 +265,7 @@ class PolicyController:
             state, written = self.pose_map.merge(base, values)
         except JointStateError as error:
             self.rejected_inputs += 1
-            raise InputError(str(error)) from None
+            raise InputError(str(error)) from error
         with self._lock:
             self._state[written] = state[written]
             self._observed[written] = True
@@ -295,7 +295,7 @@ class PolicyController:
             state, written = self.joint_map.merge(base, names, positions, velocities)
         except JointStateError as error:
             self.rejected_inputs += 1
-            raise InputError(f'joint states: {error}') from None
+            raise InputError(f'joint states: {error}') from error
         with self._lock:
             # Only the slots of this message: a full state received meanwhile is kept.
             self._state[written] = state[written]

@@ -117,9 +117,9 @@ class PolicyNode(LifecycleNode):
                     base_state=context.start_state, ignored_joints=values['ignored_joints'],
                     pose_map=context.pose_map, quaternion_slots=context.quaternion_slots)
             except InputError as error:
-                raise ValueError(f"parameter 'goal': {error}") from None
+                raise ValueError(f"parameter 'goal': {error}") from error
             except ValueError as error:
-                raise ValueError(f"parameter 'control_rate': {error}") from None
+                raise ValueError(f"parameter 'control_rate': {error}") from error
         except Exception as error:  # noqa: BLE001 - any problem fails the transition, logged
             self.get_logger().error(
                 f'configure failed, staying unconfigured: {type(error).__name__}: {error}')

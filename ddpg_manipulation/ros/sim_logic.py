@@ -232,9 +232,9 @@ class SimController:
         """
         try:
             command = np.asarray(values, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError) as error:
             self.rejected_commands += 1
-            raise CommandError('command: not a list of numbers') from None
+            raise CommandError('command: not a list of numbers') from error
         if command.shape[0] != self.action_dimension:
             self.rejected_commands += 1
             raise CommandError(f'command: expected {self.action_dimension} actuator targets, '

@@ -70,7 +70,7 @@ class SimNode(Node):
                 values['wait_for_command'])
         except ValueError as error:
             what = 'goal' if str(error).startswith('goal') else 'start_state'
-            raise ParameterError(f"parameter '{what}': {error}") from None
+            raise ParameterError(f"parameter '{what}': {error}") from error
         self.exit_code: int | None = None
         self._warn = ThrottledLogger(self, values['warn_period'])
         self._state = self.create_publisher(Float64MultiArray, '~/state', 10)

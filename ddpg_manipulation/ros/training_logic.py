@@ -194,7 +194,7 @@ class TrainingRun:
         try:
             checkpoint.check_writable(output_dir)
         except checkpoint.CheckpointError as error:
-            raise ParameterError(f"parameter 'output_dir': {error}") from None
+            raise ParameterError(f"parameter 'output_dir': {error}") from error
         quaternions = [q.qpos for q in params.state_space.quaternions]
         self.queue = (DemonstrationQueue(params.state_dimension, params.action_dimension,
                                          queue_capacity, reuse_demonstrations, params.seed,
