@@ -28,7 +28,9 @@ do, so the idle figures come from ``--jobs 1``), and reports:
 
 with a summary row (median, worst) per task and a figure of all seeds' success curves (median
 and spread). ``--set`` varies the configuration for studies, ``--tag`` keeps their results
-apart.
+apart. ``--keep DIR --reuse`` continues a sweep that stopped: a finished run under
+``DIR/<task>_<seed>`` whose parameters equal the ones the sweep would train with is tested
+again instead of trained again.
 """
 
 from __future__ import annotations
@@ -60,8 +62,62 @@ TARGET_SECONDS = {'box_push': 240.0, 'planar_hand': 150.0}
 QUICK = {**QUICK_TRAINING, 'learner.validation_evals': 4}
 
 
+def command_line(task: str, seed: int, output: Path, sets: Sequence[str] = (),
+                 epochs: int | None = None) -> list[str]:
+    """
+    Build the user's ``train`` command of one run of the sweep.
+
+    :param task: Task name.
+    :param seed: Seed.
+    :param output: Output root of the run.
+    :param sets: ``KEY=VALUE`` overrides (``--set``).
+    :param epochs: Epochs (default: the task's).
+
+    :returns: The arguments of ``ddpg-manipulation``.
+    """
+    argv = ['train', '--task', task, '--seed', str(seed), '--threads', '1', '--quiet',
+            '--output', str(output)]
+    for assignment in sets:
+        argv += ['--set', assignment]
+    if epochs is not None:
+        argv += ['--epochs', str(epochs)]
+    return argv
+
+
+def finished_run(argv: Sequence[str], output: Path) -> Path | None:
+    """
+    Find a finished run of exactly this command under ``output`` (for ``--reuse``).
+
+    :param argv: The run's ``train`` command (see :func:`command_line`).
+    :param output: Its output root.
+
+    :returns: The run directory, or None where there is none, it was interrupted, or its
+        parameters differ from those the command would train with.
+    """
+    from ddpg_manipulation.cli import build_parser
+    from ddpg_manipulation.commands.train import load_params
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.policy import Policy
+
+    summaries = sorted(output.rglob('summary.json')) if output.is_dir() else []
+    if len(summaries) != 1:
+        return None
+    summary = json.loads(summaries[0].read_text())
+    if summary.get('interrupted') or summary.get('epochs') != summary.get('epochs_requested'):
+        return None
+    args = build_parser().parse_args(list(argv))
+    expected = load_params(args)
+    epochs = args.epochs if args.epochs is not None else expected.learner_epochs
+    if summary['epochs'] != epochs:
+        return None
+    trained = Policy.load(summaries[0].parent).metadata['params']
+    if ParameterContainer(expected.task_file, trained).to_dict() != expected.to_dict():
+        return None
+    return summaries[0].parent
+
+
 def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
-            epochs: int | None = None) -> dict[str, Any]:
+            epochs: int | None = None, reuse: bool = False) -> dict[str, Any]:
     """
     Train one seed with the user's command, then test the run's result on fresh episodes.
 
@@ -70,6 +126,7 @@ def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
     :param output: Output root of the run.
     :param sets: ``KEY=VALUE`` overrides (``--set``).
     :param epochs: Epochs (default: the task's).
+    :param reuse: Test a finished run of the same command under ``output`` instead of training.
 
     :returns: The run's figures and its curve.
     """
@@ -78,19 +135,18 @@ def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
     from ddpg_manipulation.evaluation import evaluate
     from ddpg_manipulation.policy import Policy
 
-    argv = ['train', '--task', task, '--seed', str(seed), '--threads', '1', '--quiet',
-            '--output', str(output)]
-    for assignment in sets:
-        argv += ['--set', assignment]
-    if epochs is not None:
-        argv += ['--epochs', str(epochs)]
-    code = main(argv)
-    if code != 0:
-        raise RuntimeError(f'{task} seed {seed}: train exited {code}')
-    (summary_path,) = output.rglob('summary.json')
-    summary = json.loads(summary_path.read_text())
-    history = json.loads((summary_path.parent / 'history.json').read_text())
-    policy = Policy.load(summary_path.parent)
+    argv = command_line(task, seed, output, sets, epochs)
+    run_dir = finished_run(argv, output) if reuse else None
+    if run_dir is None:
+        before = set(output.rglob('summary.json'))
+        code = main(argv)
+        if code != 0:
+            raise RuntimeError(f'{task} seed {seed}: train exited {code}')
+        (summary_path,) = set(output.rglob('summary.json')) - before
+        run_dir = summary_path.parent
+    summary = json.loads((run_dir / 'summary.json').read_text())
+    history = json.loads((run_dir / 'history.json').read_text())
+    policy = Policy.load(run_dir)
     params = ParameterContainer(task, policy.metadata['params'])  # with the run's --set
     test = evaluate(policy, params, TEST_EPISODES, seed + TEST_SEED_OFFSET)
     return {'task': task, 'seed': seed, **curve_figures(history, summary),
@@ -126,10 +182,10 @@ def curve_figures(history: Sequence[dict[str, Any]], summary: dict[str, Any]) ->
     return figures
 
 
-def _one(job: tuple[str, int, Path, Sequence[str], int | None]) -> dict[str, Any]:
-    task, seed, output, sets, epochs = job
+def _one(job: tuple[str, int, Path, Sequence[str], int | None, bool]) -> dict[str, Any]:
+    task, seed, output, sets, epochs, reuse = job
     command = [sys.executable, '-m', 'bench.seeds', '--one', task, str(seed), '--output',
-               str(output)]
+               str(output)] + (['--reuse'] if reuse else [])
     for assignment in sets:
         command += ['--set', assignment]
     if epochs is not None:
@@ -222,7 +278,8 @@ def plot(runs: Sequence[dict[str, Any]], tasks: Sequence[str], path: Path, title
 
 def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] = range(10),
         jobs: int = 0, sets: Sequence[str] = (), tag: str = '', epochs: int | None = None,
-        figure_dir: Path = RESULTS_DIR, keep: Path | None = None) -> dict[str, Any]:
+        figure_dir: Path = RESULTS_DIR, keep: Path | None = None,
+        reuse: bool = False) -> dict[str, Any]:
     """
     Run the sweep.
 
@@ -236,6 +293,8 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
     :param figure_dir: Where the curves' PNG goes.
     :param keep: Keep the runs' output directories under this directory (``<task>_<seed>``);
         by default they are removed.
+    :param reuse: With ``keep``: test finished runs of the same command there instead of
+        training them again.
 
     :returns: The result.
     """
@@ -254,8 +313,8 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
                    'exact, wall times are not idle figures (run with --jobs 1 for those)')
     with tempfile.TemporaryDirectory(prefix='seeds-') as scratch:
         root = Path(keep) if keep is not None else Path(scratch)
-        work = [(task, seed, root / f'{task}_{seed}', tuple(sets), epochs)
-                for task in tasks for seed in seeds]
+        work = [(task, seed, root / f'{task}_{seed}', tuple(sets), epochs,
+                 reuse and keep is not None) for task in tasks for seed in seeds]
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             runs = list(pool.map(_one, work))
     for task in tasks:
@@ -287,6 +346,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--out', default=None, help='results directory')
     parser.add_argument('--keep', default=None, metavar='DIR',
                         help='keep the runs under DIR/<task>_<seed> (e.g. for pictures)')
+    parser.add_argument('--reuse', action='store_true',
+                        help='with --keep: test finished runs of the same command there '
+                        'instead of training them again (continues a sweep that stopped)')
     parser.add_argument('--one', nargs=2, metavar=('TASK', 'SEED'), default=None,
                         help=argparse.SUPPRESS)
     parser.add_argument('--output', default=None, help=argparse.SUPPRESS)
@@ -302,14 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     :returns: Exit code.
     """
     args = parse_args(argv)
+    if args.reuse and not (args.keep or args.one):
+        raise SystemExit('python -m bench.seeds: error: --reuse needs --keep DIR')
     if args.one:
         task, seed = args.one
-        result = one_run(task, int(seed), Path(args.output), args.sets, args.epochs)
+        result = one_run(task, int(seed), Path(args.output), args.sets, args.epochs,
+                         args.reuse)
         print(json.dumps(result))
         return 0
     out = Path(args.out) if args.out else RESULTS_DIR
     result = run(args.quick, args.tasks, args.seeds, args.jobs, args.sets, args.tag,
-                 args.epochs, out, Path(args.keep) if args.keep else None)
+                 args.epochs, out, Path(args.keep) if args.keep else None, args.reuse)
     path = write_result(result, out)
     print(json.dumps({'figures': result['figures'], 'result': str(path)}, indent=1))
     return 0

@@ -241,6 +241,30 @@ def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path
     assert text.count('| `box_reach` | ') == 2  # one row per seed
 
 
+def test_a_seed_sweep_reuses_only_finished_runs_of_the_same_command(tmp_path: Path) -> None:
+    keep, out = tmp_path / 'runs', tmp_path / 'out'
+    sweep = ('-m', 'bench.seeds', '--quick', '--tasks', 'box_reach', '--seeds', '3', '--jobs',
+             '1', '--out', str(out), '--keep', str(keep), '--reuse')
+    done = _python(*sweep)
+    assert done.returncode == 0, done.stderr[-2000:]
+    first = _strict_json(out / 'seeds.json')['details']['runs'][0]
+    (summary,) = keep.rglob('summary.json')
+    written = summary.stat().st_mtime_ns
+
+    done = _python(*sweep)
+    assert done.returncode == 0, done.stderr[-2000:]
+    again = _strict_json(out / 'seeds.json')['details']['runs'][0]
+    assert list(keep.rglob('summary.json')) == [summary]  # tested again, not trained again
+    assert summary.stat().st_mtime_ns == written
+    assert again == first
+
+    done = _python(*sweep, '--set', 'learner.noise_std=0.3')  # another command: trained anew
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(list(keep.rglob('summary.json'))) == 2
+    done = _python('-m', 'bench.seeds', '--quick', '--tasks', 'box_reach', '--reuse')
+    assert done.returncode != 0 and '--reuse needs --keep' in done.stderr
+
+
 def test_gpu_benchmark_says_why_it_skipped(quick_run: tuple[Path, str]) -> None:
     data = _strict_json(quick_run[0] / 'gpu.json')
     if torch.cuda.is_available():
