@@ -54,6 +54,9 @@ def test_flat_seed_names_and_tasks_md_facts():
     assert hand.learner_her_probability == 0.0
     # planar_hand.yaml deviates on measurement (time to 0.9): 20 updates on 4 x 128 networks.
     assert (hand.learner_batches, hand.learner_nlayers, hand.learner_layer_width) == (20, 4, 128)
+    # The steadier learner (docs/learning.md) is the default; box_push keeps the reference one.
+    assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.05)
+    assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.0)
     assert p.action_range == [1.0]
     assert p.action_time_step == 0.4
     assert p.model_filename == 'box_push.xml'
