@@ -39,13 +39,13 @@ class JointStateError(ValueError):
 
 
 @dataclass(frozen=True)
-class JointMap:
+class StateSlots:
     """
-    Names and state slots of a model's 1-DoF joints.
+    Names of some of a model's joints and where their values lie in the state.
 
     :param names: Joint names, in model order.
-    :param qpos_slots: Index of each joint's position in the state.
-    :param qvel_slots: Index of each joint's velocity in the state.
+    :param qpos_slots: Index of each joint's (first) position value in the state.
+    :param qvel_slots: Index of each joint's (first) velocity value in the state.
     :param state_dimension: nq + nv + na.
     """
 
@@ -53,6 +53,11 @@ class JointMap:
     qpos_slots: np.ndarray
     qvel_slots: np.ndarray
     state_dimension: int
+
+
+@dataclass(frozen=True)
+class JointMap(StateSlots):
+    """Names and state slots of a model's 1-DoF joints (one position, one velocity each)."""
 
     @classmethod
     def from_model(cls, model: Any) -> JointMap:
@@ -151,7 +156,7 @@ class JointMap:
 
 
 @dataclass(frozen=True)
-class PoseMap:
+class PoseMap(StateSlots):
     """
     State slots of a model's free joints: the object poses that perception sends.
 
@@ -161,16 +166,8 @@ class PoseMap:
     velocity in the body frame: MuJoCo's free-joint velocity). Without velocities the state's
     previous velocities of the object stay.
 
-    :param names: Free joint names, in model order.
-    :param qpos_slots: Index of each joint's first position value in the state.
-    :param qvel_slots: Index of each joint's first velocity value in the state.
-    :param state_dimension: nq + nv + na.
+    Fields as :class:`StateSlots`, for the free joints (slots of their first values).
     """
-
-    names: tuple[str, ...]
-    qpos_slots: np.ndarray
-    qvel_slots: np.ndarray
-    state_dimension: int
 
     @classmethod
     def from_layout(cls, layout: dict[str, Any], state_dimension: int) -> PoseMap:
