@@ -244,7 +244,7 @@ class Learner(CheckpointVerbs):
         self.state_norm.update(torch.cat([states, goals]))
 
     def _add(self, data: TensorDict, demonstration: bool) -> None:
-        self.replay_buffer.extend(data)
+        self.replay_buffer.extend(data, demonstration)
         self.update_norm(data['next_states'], data['goal_states'])
         if demonstration:
             self.demo_transitions += data.batch_size[0]
@@ -342,7 +342,8 @@ class Learner(CheckpointVerbs):
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
         """Train the agent and critic network with experience sampled from the replay buffer."""
-        self.gradient_step(self.preprocess_sample(data), discount_factor)
+        flags = _demonstration_flags(data).to(self.device)
+        self.gradient_step((*self.preprocess_sample(data), flags), discount_factor)
 
     def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
         """
@@ -352,9 +353,9 @@ class Learner(CheckpointVerbs):
         ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
         the updates of a cycle, so one gather and one preprocessing serve them all.
         """
-        data = self.replay_buffer.sample_batches(batches, batch_size)
+        data = self.replay_buffer.sample_batches(batches, batch_size).reshape(-1)
         preprocessed = [x.unflatten(0, (batches, batch_size))
-                        for x in self.preprocess_sample(data.reshape(-1))]
+                        for x in (*self.preprocess_sample(data), _demonstration_flags(data))]
         graphed = self._graphed_step(discount_factor)
         for i in range(batches):
             batch = tuple(x[i] for x in preprocessed)
@@ -378,9 +379,10 @@ class Learner(CheckpointVerbs):
 
         The target networks are not moved here: they follow once per cycle (see ``_cycle``).
 
-        :param batch: What :meth:`preprocess_sample` returns.
+        :param batch: What :meth:`preprocess_sample` returns, and which transitions are
+            demonstrations (1.0, shape (batch, 1)).
         """
-        obs, next_obs, actions, rewards, terminated = batch
+        obs, next_obs, actions, rewards, terminated, demonstration = batch
         with torch.no_grad():
             next_q = self.critic.target(next_obs, self.actor.target(next_obs))
             target_q = rewards + discount_factor * (1.0 - terminated) * next_q
@@ -394,9 +396,18 @@ class Learner(CheckpointVerbs):
         self.critic.critic_net.requires_grad_(False)
         try:
             policy_actions = self.actor(obs)
-            actor_loss = -self.critic(obs, policy_actions).mean()
+            policy_q = self.critic(obs, policy_actions)
             penalty = self.params.learner_action_l2 * policy_actions.square().mean()
-            self.actor.backward_step(actor_loss + penalty)
+            actor_loss = -policy_q.mean() + penalty
+            if self.params.learner_demo_bc_weight > 0:
+                # Behaviour cloning of the demonstrations, only where the critic values the
+                # demonstrated action above the actor's (the Q-filter): the planner's actions
+                # guide the actor until it finds better ones, and no longer.
+                with torch.no_grad():
+                    better = demonstration * (self.critic(obs, actions) > policy_q).float()
+                cloning = (better * (policy_actions - actions).square()).sum(-1).mean()
+                actor_loss = actor_loss + self.params.learner_demo_bc_weight * cloning
+            self.actor.backward_step(actor_loss)
         finally:
             self.critic.critic_net.requires_grad_(True)
 
@@ -524,6 +535,13 @@ class Learner(CheckpointVerbs):
         distances = self.relative_distances_to(starts, states[:, -1], goals)
         success = distances < self.params.learner_final_success_distance
         return float(success.float().mean()), float(distances.mean())
+
+
+def _demonstration_flags(data: TensorDict) -> torch.Tensor:
+    # 1.0 where a sampled transition is a demonstration's, shape (batch, 1); none if unflagged.
+    if 'demonstration' not in data.keys():
+        return torch.zeros(data.batch_size[0], 1, device=data.device)
+    return data['demonstration'].float()[:, None]
 
 
 def format_metrics(metrics: dict[str, Any]) -> str:

@@ -27,6 +27,10 @@ from torchrl.data.replay_buffers.samplers import RandomSampler
 
 from ddpg_manipulation.transitions import TRANSITION_KEYS
 
+# What the buffer stores per transition: the shared format, the steps after it in its trajectory
+# (HER draws the future from them) and whether it came from a demonstration.
+STORED_KEYS = (*TRANSITION_KEYS, 'steps_left', 'demonstration')
+
 # torchrl announces every storage it initialises at INFO level; that is noise in a progress bar.
 logging.getLogger('torchrl').setLevel(logging.WARNING)
 
@@ -72,19 +76,23 @@ class ReplayBuffer:
         capacity = params.learner_replay_capacity * params.learner_trajectory_length
         return cls(capacity, params.learner_her_probability, generator, device)
 
-    def extend(self, data: TensorDict) -> torch.Tensor:
+    def extend(self, data: TensorDict, demonstration: bool = False) -> torch.Tensor:
         """
         Add transitions.
 
         :param data: Transitions; ``steps_left`` is added (0, no future) where missing.
+        :param demonstration: Whether they are a demonstration's (sampled batches carry the
+            flag as ``demonstration``).
 
         :returns: Storage indices of the added transitions.
         """
-        if 'steps_left' not in data.keys():
-            data = data.clone(False)
-            data['steps_left'] = torch.zeros(data.batch_size[0], dtype=torch.long)
-        keys = (*TRANSITION_KEYS, 'steps_left')
-        return self._buffer.extend(data.select(*keys).to(self.device))
+        with_steps = 'steps_left' in data.keys()
+        data = data.select(*TRANSITION_KEYS, *(('steps_left',) if with_steps else ()))
+        count = data.batch_size[0]
+        if not with_steps:
+            data['steps_left'] = torch.zeros(count, dtype=torch.long)
+        data['demonstration'] = torch.full((count,), demonstration, dtype=torch.bool)
+        return self._buffer.extend(data.to(self.device))
 
     def sample(self, batch_size: int) -> TensorDict:
         """
@@ -156,7 +164,7 @@ class ReplayBuffer:
         data = {}
         if len(self) > 0:
             stored = self._buffer.storage[torch.arange(len(self))]
-            data = {key: stored[key].cpu().clone() for key in (*TRANSITION_KEYS, 'steps_left')}
+            data = {key: stored[key].cpu().clone() for key in STORED_KEYS}
         return {'capacity': self.capacity, 'data': data, 'cursor': int(writer['_cursor']),
                 'write_count': int(writer['_write_count'])}
 
@@ -171,9 +179,11 @@ class ReplayBuffer:
                              f'{self.capacity}')
         self.reset()
         if state['data']:
-            size = next(iter(state['data'].values())).shape[0]
-            self._buffer.extend(
-                TensorDict(dict(state['data']), batch_size=[size]).to(self.device))
+            data = dict(state['data'])
+            size = next(iter(data.values())).shape[0]
+            # Checkpoints written before demonstrations were flagged: none counts as one.
+            data.setdefault('demonstration', torch.zeros(size, dtype=torch.bool))
+            self._buffer.extend(TensorDict(data, batch_size=[size]).to(self.device))
         self._buffer._writer.load_state_dict(
             {'_cursor': int(state['cursor']), '_write_count': int(state['write_count'])})
 
