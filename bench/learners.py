@@ -21,7 +21,8 @@ from typing import Any, Mapping
 import torch
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning.learner import build_learner, Learner
+from ddpg_manipulation.learning.build import build_learner
+from ddpg_manipulation.learning.learner import Learner
 
 TASKS = ('box_push', 'planar_hand')
 # The reference implementation's learner sizes (shared TASKS.md), which the epoch time

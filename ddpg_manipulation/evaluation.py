@@ -16,32 +16,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.policy import Policy
+from ddpg_manipulation.sim.episodes import EvaluationResult, run_episodes
 from ddpg_manipulation.sim.plant import MujocoPlant
 
-
-@dataclass
-class EvaluationResult:
-    """
-    Outcome of an evaluation.
-
-    :param success_rate: Share of episodes ending below the final success distance.
-    :param relative_distance: Mean final relative distance.
-    :param relative_distances: Final relative distance of each episode, shape (episodes,).
-    :param states: Visited states, shape (episodes, steps + 1, nx).
-    :param goals: Goals, shape (episodes, nx).
-    """
-
-    success_rate: float
-    relative_distance: float
-    relative_distances: torch.Tensor
-    states: torch.Tensor
-    goals: torch.Tensor
+__all__ = ['EvaluationResult', 'evaluate']
 
 
 def evaluate(
@@ -63,16 +45,9 @@ def evaluate(
     :returns: Success rate, mean relative distance and the trajectories.
     """
     plant = plant or MujocoPlant(params)
-    generator = torch.Generator().manual_seed((params.seed if seed is None else seed) + 10_000)
-    starts = plant.sample_start_states(episodes, generator)
-    goals = plant.sample_goal_states(episodes, generator)
 
     def act(states: torch.Tensor, goal_states: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(policy.act(states.numpy(), goal_states.numpy())).float()
 
-    states, _ = plant.rollout(act, starts, goals, params.learner_trajectory_length)
-    initial = plant.scaled_distances_to(starts, goals)
-    distances = plant.scaled_distances_to(states[:, -1], goals) / initial.clamp_min(1e-6)
-    success = distances < params.learner_final_success_distance
-    return EvaluationResult(float(success.float().mean()), float(distances.mean()), distances,
-                            states, goals)
+    return run_episodes(plant, act, (params.seed if seed is None else seed) + 10_000, episodes,
+                        params.learner_trajectory_length, params.learner_final_success_distance)

@@ -26,7 +26,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from ddpg_manipulation.config import ParameterContainer  # noqa: E402
-from ddpg_manipulation.learning.learner import build_learner, Learner  # noqa: E402
+from ddpg_manipulation.learning.build import build_learner  # noqa: E402
+from ddpg_manipulation.learning.learner import Learner  # noqa: E402
 
 # Every device present: the tests that touch tensors run on each (CI has the CPU only).
 DEVICES = ['cpu'] + (['cuda'] if torch.cuda.is_available() else [])

@@ -73,7 +73,7 @@ print(json.dumps({
 @pytest.fixture(scope='module')
 def policy(tmp_path_factory: pytest.TempPathFactory, device: str) -> Policy:
     """Train a tiny box_reach policy one epoch on a device (4x256 network); load it there."""
-    from ddpg_manipulation.learning.learner import build_learner
+    from ddpg_manipulation.learning.build import build_learner
 
     params = ParameterContainer('box_reach', {'learner.cycles': 1, 'learner.batches': 1,
                                               'learner.evals': 2})

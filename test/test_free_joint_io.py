@@ -220,7 +220,7 @@ def test_an_exported_hand_cube_policy_carries_the_free_joint_layout(tmp_path) ->
     pytest.importorskip('onnx')
     pytest.importorskip('onnxruntime')
     from ddpg_manipulation import export
-    from ddpg_manipulation.learning.learner import build_learner
+    from ddpg_manipulation.learning.build import build_learner
     from ddpg_manipulation.policy import Policy
 
     params = ParameterContainer('hand_cube', {

@@ -102,7 +102,7 @@ def test_malformed_layouts_only_raise_layout_error(case, data):
 @pytest.fixture(scope='module')
 def reach_policy(tmp_path_factory):
     from ddpg_manipulation.config import ParameterContainer
-    from ddpg_manipulation.learning.learner import build_learner
+    from ddpg_manipulation.learning.build import build_learner
     from ddpg_manipulation.policy import Policy
 
     params = ParameterContainer('box_reach', {

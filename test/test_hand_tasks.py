@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from ddpg_manipulation.config import ConfigError, ParameterContainer
-from ddpg_manipulation.learning.learner import build_learner
+from ddpg_manipulation.learning.build import build_learner
 from ddpg_manipulation.planner.action_sampler import ActionSampler, GRADIENT
 from ddpg_manipulation.planner.graph import Graph
 from ddpg_manipulation.planner.search import Planner

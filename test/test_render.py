@@ -50,7 +50,7 @@ def writers() -> None:
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory: pytest.TempPathFactory, backend: str) -> str:
     """Train a tiny box_reach policy for one epoch; its run directory gets a history."""
-    from ddpg_manipulation.learning.learner import build_learner
+    from ddpg_manipulation.learning.build import build_learner
 
     params = ParameterContainer('box_reach', {'learner.cycles': 1, 'learner.batches': 1,
                                               'learner.evals': 2})

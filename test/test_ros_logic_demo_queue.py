@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning.learner import build_learner
+from ddpg_manipulation.learning.build import build_learner
 from ddpg_manipulation.ros.demo_queue import DemonstrationQueue
 from ddpg_manipulation.ros.messages import demonstration_to_flat, FlatArray, LayoutError
 

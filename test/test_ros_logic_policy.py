@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from ddpg_manipulation.config import ParameterContainer
+from ddpg_manipulation.learning.build import build_learner
 from ddpg_manipulation.learning.checkpoint import CheckpointError
-from ddpg_manipulation.learning.learner import build_learner
 from ddpg_manipulation.ros.joint_map import JointMap
 from ddpg_manipulation.ros.params import ParameterError
 from ddpg_manipulation.ros.policy_logic import (

@@ -53,7 +53,7 @@ std_msgs = pytest.importorskip('std_msgs.msg')
 std_srvs = pytest.importorskip('std_srvs.srv')
 
 from ddpg_manipulation.config import ParameterContainer  # noqa: E402
-from ddpg_manipulation.learning.learner import build_learner  # noqa: E402
+from ddpg_manipulation.learning.build import build_learner  # noqa: E402
 from ddpg_manipulation.ros.messages import (  # noqa: E402
     demonstration_to_flat,
     fill_multiarray,

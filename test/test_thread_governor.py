@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning.learner import build_learner
+from ddpg_manipulation.learning.build import build_learner
 from ddpg_manipulation.learning.threads import ThreadGovernor
 from ddpg_manipulation.sim.plant import MujocoPlant
 

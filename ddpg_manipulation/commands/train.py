@@ -176,8 +176,9 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ddpg_manipulation.learning import checkpoint
+    from ddpg_manipulation.learning.build import build_learner
     from ddpg_manipulation.learning.devices import resolve_device
-    from ddpg_manipulation.learning.learner import build_learner, format_metrics
+    from ddpg_manipulation.learning.metrics import format_metrics
     from ddpg_manipulation.plotting import plot_learning_curves
 
     if args.epochs is not None and args.epochs < 1:

@@ -38,18 +38,21 @@ if TYPE_CHECKING:
     from ddpg_manipulation.sim.plant import MujocoPlant
 
 
-def is_due(epoch: int, every: int, last_epoch: int, stopping: bool) -> bool:
+def save_if_due(learner: Learner, best: bool, last_epoch: int, stopping: bool) -> None:
     """
-    Whether the epoch just finished ends with a checkpoint.
+    Save the learner's checkpoint if the epoch it just finished calls for one.
 
-    :param epoch: Epochs done.
-    :param every: ``learner.checkpoint_every``.
-    :param last_epoch: The epoch this ``train`` call ends at.
+    The run's best epoch so far is always saved (it is the run's result); others every
+    ``learner.checkpoint_every`` epochs, at the last epoch of the ``train`` call and on a stop.
+
+    :param learner: The learner.
+    :param best: The epoch is the run's best by validation.
+    :param last_epoch: The epoch the ``train`` call ends at.
     :param stopping: A stop was requested.
-
-    :returns: True every ``every`` epochs, at the last epoch and on a stop.
     """
-    return epoch % every == 0 or epoch == last_epoch or stopping
+    every = learner.params.learner_checkpoint_every
+    if best or learner.epoch % every == 0 or learner.epoch == last_epoch or stopping:
+        learner.save_checkpoints()
 
 
 def note_result(learner: Learner, validation: tuple[float, float] | None) -> bool:
@@ -207,7 +210,7 @@ def load(learner: Learner, path: Path | str, is_local: bool) -> None:
         learner.actor.load(loaded.actor)
         learner.critic.load(loaded.critic)
         learner.state_norm.load(loaded.state_norm)
-        learner._graphed = None  # a captured update refers to the replaced optimizer state
+        learner._graphed.reset()  # a captured update refers to the replaced optimizer state
     except ValueError as error:
         raise checkpoint.CheckpointError(f'{loaded.path}: {error}') from error
     learner.last_checkpoint = loaded.path
@@ -238,7 +241,7 @@ def resume(learner: Learner, path: str | os.PathLike, with_buffer: bool = False)
         learner.actor.load(loaded.actor)
         learner.critic.load(loaded.critic)
         learner.state_norm.load(loaded.state_norm)
-        learner._graphed = None  # a captured update refers to the replaced optimizer state
+        learner._graphed.reset()  # a captured update refers to the replaced optimizer state
         if with_buffer:
             learner.replay_buffer.load_state_dict(state['replay_buffer'])
         load_graph_state = getattr(learner.graph, 'load_state_dict', None)

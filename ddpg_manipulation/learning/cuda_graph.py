@@ -83,3 +83,37 @@ class GraphedStep:
                 self.update(self.static)
             self.graph = graph
             graph.replay()
+
+
+class GraphedUpdates:
+    """
+    The learner's update through CUDA graphs: one :class:`GraphedStep` per discount factor.
+
+    A captured graph replays its kernels with the constants they were recorded with, so a
+    different discount factor needs a graph of its own; the graph is made at the first call.
+
+    :param update: The update, called with one batch and the discount factor.
+    :param optimizers: The optimizers the update steps.
+    """
+
+    def __init__(self, update: Callable[[Batch, float], None],
+                 optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        self.update = update
+        self.optimizers = optimizers
+        self.steps: dict[float, GraphedStep] = {}
+
+    def __call__(self, batch: Batch, discount_factor: float) -> None:
+        """
+        Apply the update to one batch.
+
+        :param batch: Tensors on the CUDA device, the same shapes on every call.
+        :param discount_factor: The update's discount factor.
+        """
+        if discount_factor not in self.steps:
+            self.steps = {discount_factor: GraphedStep(
+                lambda static: self.update(static, discount_factor), self.optimizers)}
+        self.steps[discount_factor](batch)
+
+    def reset(self) -> None:
+        """Forget the captured graphs (their optimizer or network state was replaced)."""
+        self.steps = {}

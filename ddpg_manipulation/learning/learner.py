@@ -13,10 +13,7 @@
 # limitations under the License.
 
 """
-``Learner`` module encapsulating the Deep Deterministic Policy Gradient (DDPG) algorithm.
-
-:class:`.Learner` initializes the actor, critic, and normalizers and takes care of checkpoints
-during training as well as network loading if starting from pre-trained networks.
+``Learner``: the Deep Deterministic Policy Gradient (DDPG) algorithm, with demonstrations.
 
 One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
 one batch (some replaced by planner demonstrations), then ``learner_batches`` DDPG updates, then
@@ -41,12 +38,14 @@ import torch.nn.functional as F
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning import checkpoint, checkpointing
 from ddpg_manipulation.learning.checkpointing import CheckpointVerbs
-from ddpg_manipulation.learning.cuda_graph import GraphedStep
+from ddpg_manipulation.learning.cuda_graph import GraphedUpdates
 from ddpg_manipulation.learning.devices import resolve_device
+from ddpg_manipulation.learning.metrics import epoch_metrics, format_metrics
 from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
 from ddpg_manipulation.learning.normalizer import Normalizer
-from ddpg_manipulation.learning.replay_buffer import ReplayBuffer
+from ddpg_manipulation.learning.replay_buffer import demonstration_flags, ReplayBuffer
 from ddpg_manipulation.learning.threads import TrainingThreads
+from ddpg_manipulation.sim.episodes import run_episodes
 from ddpg_manipulation.sim.plant import MujocoPlant, usable_cores
 from ddpg_manipulation.transitions import (
     check_transitions,
@@ -163,8 +162,7 @@ class Learner(CheckpointVerbs):
         self.cycle = 0  # cycles of the running epoch already done (a stop may end mid-epoch)
         self.epoch_elapsed = 0.0  # seconds the running epoch took before a stop
         # The update captured as a CUDA graph (learner.cuda_graphs), made at the first cycle.
-        self._graphed: GraphedStep | None = None
-        self._graphed_discount = 0.0
+        self._graphed = GraphedUpdates(self.gradient_step, [self.actor.optim, self.critic.optim])
         # The epoch whose validation was best: the result of the run (see checkpointing).
         self.best: dict[str, Any] | None = None
         self.value_bound = 1.0 / (1.0 - p.learner_discount) if p.learner_discount < 1 else 1e6
@@ -194,16 +192,11 @@ class Learner(CheckpointVerbs):
         goal_states: torch.FloatTensor,
     ) -> torch.FloatTensor:
         """
-        Scaled distance from states in a given container to ``goal_states``.
+        Scaled distance to the goals relative to that of the starts: 1 no progress, 0 at goal.
 
-        Relative to the scaled distance from the start state to the goal (all (batch, nx)), so 1
-        means "no progress" and 0 means "at the goal".
-
-        :returns: Relative distances, shape (batch,).
+        :returns: Relative distances, shape (batch,); see ``MujocoPlant.relative_distances_to``.
         """
-        initial = self.plant.scaled_distances_to(start_states, goal_states)
-        current = self.plant.scaled_distances_to(current_states, goal_states)
-        return current / initial.clamp_min(1e-6)
+        return self.plant.relative_distances_to(start_states, current_states, goal_states)
 
     def reward_function(
         self, start_states: torch.FloatTensor, current_states: torch.FloatTensor,
@@ -342,7 +335,7 @@ class Learner(CheckpointVerbs):
 
     def train_actor_critic(self, data: TensorDict, discount_factor: float = 0.98) -> None:
         """Train the agent and critic network with experience sampled from the replay buffer."""
-        flags = _demonstration_flags(data).to(self.device)
+        flags = demonstration_flags(data).to(self.device)
         self.gradient_step((*self.preprocess_sample(data), flags), discount_factor)
 
     def train_batches(self, batches: int, batch_size: int, discount_factor: float) -> None:
@@ -355,23 +348,14 @@ class Learner(CheckpointVerbs):
         """
         data = self.replay_buffer.sample_batches(batches, batch_size).reshape(-1)
         preprocessed = [x.unflatten(0, (batches, batch_size))
-                        for x in (*self.preprocess_sample(data), _demonstration_flags(data))]
-        graphed = self._graphed_step(discount_factor)
+                        for x in (*self.preprocess_sample(data), demonstration_flags(data))]
+        graphed = self.params.learner_cuda_graphs and self.device.type == 'cuda'
         for i in range(batches):
             batch = tuple(x[i] for x in preprocessed)
-            if graphed is None:
+            if graphed:  # the same update, replayed as one CUDA graph
+                self._graphed(batch, discount_factor)
+            else:
                 self.gradient_step(batch, discount_factor)
-            else:  # the same update, replayed as one CUDA graph
-                graphed(batch)
-
-    def _graphed_step(self, discount_factor: float) -> GraphedStep | None:
-        if not (self.params.learner_cuda_graphs and self.device.type == 'cuda'):
-            return None
-        if self._graphed is None or self._graphed_discount != discount_factor:
-            self._graphed = GraphedStep(lambda batch: self.gradient_step(batch, discount_factor),
-                                        [self.actor.optim, self.critic.optim])
-            self._graphed_discount = discount_factor
-        return self._graphed
 
     def gradient_step(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
         """
@@ -441,30 +425,16 @@ class Learner(CheckpointVerbs):
                     return
                 self._cycle()
                 self.cycle += 1
-            success_rate, distance = self.eval_agent()
-            validation = self.validate()
+            evaluation, validation = self.eval_agent(), self.validate()
             self.epoch += 1
             self.cycle = 0
             self.epoch_elapsed = 0.0
-            added = self.demo_transitions + self.policy_transitions
-            metrics = {
-                'epoch': self.epoch,
-                'success_rate': success_rate,
-                'relative_distance': distance,
-                'demo_share': self.demo_transitions / added if added else 0.0,
-                'epoch_time': time.perf_counter() - started,
-                'replay_size': len(self.replay_buffer),
-                'threads': self.threads.most_used(),
-            }
-            if validation is not None:
-                metrics['validation_success_rate'], metrics['validation_distance'] = validation
+            metrics = epoch_metrics(self, evaluation, validation, time.perf_counter() - started)
             metrics['best'] = checkpointing.note_result(self, validation)
             self.history.append(metrics)
             stopping = self.stop_event.is_set()
-            # The best epoch is always saved: it is the result of the run.
-            if (metrics['best'] and validation is not None) or checkpointing.is_due(
-                    self.epoch, p.learner_checkpoint_every, last_epoch, stopping):
-                self.save_checkpoints()
+            checkpointing.save_if_due(self, metrics['best'] and validation is not None,
+                                      last_epoch, stopping)
             self._report(metrics)
             if stopping:
                 return
@@ -521,60 +491,13 @@ class Learner(CheckpointVerbs):
         return self._evaluate(self.params.seed + 20_000, count) if count > 0 else None
 
     def _evaluate(self, seed: int, count: int) -> tuple[float, float]:
-        generator = torch.Generator().manual_seed(seed)
-        starts = self.plant.sample_start_states(count, generator)
-        goals = self.plant.sample_goal_states(count, generator)
+        p = self.params
         was_training = self.actor.training
         self.actor.evaluation_mode()
         try:
-            states, _ = self.plant.rollout(
-                self._explore, starts, goals, self.params.learner_trajectory_length)
+            result = run_episodes(self.plant, self._explore, seed, count,
+                                  p.learner_trajectory_length, p.learner_final_success_distance)
         finally:
             if was_training:
                 self.actor.train()
-        distances = self.relative_distances_to(starts, states[:, -1], goals)
-        success = distances < self.params.learner_final_success_distance
-        return float(success.float().mean()), float(distances.mean())
-
-
-def _demonstration_flags(data: TensorDict) -> torch.Tensor:
-    # 1.0 where a sampled transition is a demonstration's, shape (batch, 1); none if unflagged.
-    if 'demonstration' not in data.keys():
-        return torch.zeros(data.batch_size[0], 1, device=data.device)
-    return data['demonstration'].float()[:, None]
-
-
-def format_metrics(metrics: dict[str, Any]) -> str:
-    """
-    Format one line per epoch: success rate, relative distance, demo share, epoch time.
-
-    :param metrics: An epoch's metrics.
-
-    :returns: The line.
-    """
-    validation = ''
-    if 'validation_success_rate' in metrics:
-        mark = '  best' if metrics.get('best') else ''
-        validation = f'  validation {metrics["validation_success_rate"]:.2f}{mark}'
-    return (
-        f'epoch {metrics["epoch"]:3d}  success {metrics["success_rate"]:.2f}  '
-        f'rel. distance {metrics["relative_distance"]:.3f}{validation}  '
-        f'demo share {metrics["demo_share"]:.2f}  time {metrics["epoch_time"]:.1f} s'
-    )
-
-
-def build_learner(
-    params: ParameterContainer, graph: DemonstrationSource | None = None, **kwargs: Any
-) -> Learner:
-    """
-    Build a learner with its plant and replay buffer for a task.
-
-    :param params: Task parameters.
-    :param graph: Source of demonstrations, or None.
-    :param kwargs: Further ``Learner`` fields (output_dir, save_local, progress, device, ...).
-
-    :returns: The learner.
-    """
-    plant = MujocoPlant(params)
-    buffer = ReplayBuffer.from_params(params)
-    return Learner(plant=plant, graph=graph, replay_buffer=buffer, params=params, **kwargs)
+        return result.success_rate, result.relative_distance

@@ -211,3 +211,17 @@ class ReplayBuffer:
 def _torchrl_buffer(capacity: int, device: torch.device) -> TorchRLReplayBuffer:
     return TorchRLReplayBuffer(storage=LazyTensorStorage(capacity, device=device),
                                sampler=RandomSampler())
+
+
+def demonstration_flags(data: TensorDict) -> torch.Tensor:
+    """
+    Mark the demonstrations among sampled transitions.
+
+    :param data: Transitions, batch dimension = transitions.
+
+    :returns: 1.0 where a transition is a demonstration's, else 0.0, shape (batch, 1); all 0.0
+        if ``data`` carries no ``demonstration`` key.
+    """
+    if 'demonstration' not in data.keys():
+        return torch.zeros(data.batch_size[0], 1, device=data.device)
+    return data['demonstration'].float()[:, None]

@@ -178,7 +178,7 @@ class TrainingRun:
                  graph_factory: GraphFactory | None = None,
                  device: str = 'auto') -> None:
         from ddpg_manipulation.learning import checkpoint
-        from ddpg_manipulation.learning.learner import build_learner
+        from ddpg_manipulation.learning.build import build_learner
         from ddpg_manipulation.ros.demo_queue import DemonstrationQueue
 
         if source not in ('topic', 'planner', 'none'):

@@ -115,7 +115,7 @@ class TrainingNode(Node):
 
     def _on_epoch(self, metrics: dict[str, Any]) -> None:
         # Imported here: the node starts (and refuses bad parameters) before torch loads.
-        from ddpg_manipulation.learning.learner import format_metrics
+        from ddpg_manipulation.learning.metrics import format_metrics
 
         self.get_logger().info(format_metrics(metrics))
         queue = self.run.queue.stats() if self.run.queue is not None else None

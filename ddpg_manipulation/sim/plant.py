@@ -227,6 +227,24 @@ class MujocoPlant:
             return self.state_space.scaled_distances(states, goals, scaling)
         return torch.linalg.vector_norm((states - goals) * scaling, dim=-1)
 
+    def relative_distances_to(
+        self, start_states: torch.Tensor, current_states: torch.Tensor, goal_states: torch.Tensor
+    ) -> torch.Tensor:
+        """
+        Scaled distance of states to their goals, relative to that of their starts.
+
+        1 means "no progress", 0 "at the goal"; rewards and success are judged on it.
+
+        :param start_states: Start states, shape (batch, nx).
+        :param current_states: States, shape (batch, nx).
+        :param goal_states: Goals, shape (batch, nx).
+
+        :returns: Relative distances, shape (batch,).
+        """
+        initial = self.scaled_distances_to(start_states, goal_states)
+        current = self.scaled_distances_to(current_states, goal_states)
+        return current / initial.clamp_min(1e-6)
+
     def sample_start_states(self, count: int, generator: torch.Generator) -> torch.Tensor:
         """
         Sample start states uniformly within the task's start bounds.
