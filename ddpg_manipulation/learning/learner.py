@@ -379,17 +379,20 @@ class Learner(CheckpointVerbs):
         # freezing them skips a third of that backward pass.
         self.critic.critic_net.requires_grad_(False)
         try:
-            policy_actions = self.actor(obs)
+            preactivation = self.actor.action_net.preactivation(obs)
+            policy_actions = torch.tanh(preactivation)  # what self.actor(obs) computes
             policy_q = self.critic(obs, policy_actions)
             penalty = self.params.learner_action_l2 * policy_actions.square().mean()
             actor_loss = -policy_q.mean() + penalty
             if self.params.learner_demo_bc_weight > 0:
                 # Behaviour cloning of the demonstrations, only where the critic values the
                 # demonstrated action above the actor's (the Q-filter): the planner's actions
-                # guide the actor until it finds better ones, and no longer.
+                # guide the actor until it finds better ones, and no longer. The error is taken
+                # before the tanh, so that an actor stuck at its bounds still gets a gradient.
                 with torch.no_grad():
                     better = demonstration * (self.critic(obs, actions) > policy_q).float()
-                cloning = (better * (policy_actions - actions).square()).sum(-1).mean()
+                    cloned = torch.atanh(actions.clamp(-0.995, 0.995))
+                cloning = (better * (preactivation - cloned).square()).sum(-1).mean()
                 actor_loss = actor_loss + self.params.learner_demo_bc_weight * cloning
             self.actor.backward_step(actor_loss)
         finally:

@@ -112,6 +112,16 @@ class DDP(nn.Module):
         """
         return self.net(x)
 
+    def preactivation(self, x: torch.FloatTensor) -> torch.FloatTensor:
+        """
+        Compute the output before the final tanh (``tanh`` of it is :meth:`forward`).
+
+        :param x: Input tensor.
+
+        :returns: The pre-activation, unbounded.
+        """
+        return self.net[:-1](x)
+
 
 class CriticNetwork(nn.Module):
     """
