@@ -87,10 +87,10 @@ class GraphedStep:
 
 class GraphedUpdates:
     """
-    The learner's update through CUDA graphs: one :class:`GraphedStep` per discount factor.
+    The learner's update through a CUDA graph, captured for the discount factor it is called with.
 
-    A captured graph replays its kernels with the constants they were recorded with, so a
-    different discount factor needs a graph of its own; the graph is made at the first call.
+    A captured graph replays its kernels with the constants they were recorded with, so a call
+    with another discount factor than the last one drops the graph and captures a new one.
 
     :param update: The update, called with one batch and the discount factor.
     :param optimizers: The optimizers the update steps.
