@@ -18,7 +18,8 @@ import pytest
 from tensordict import TensorDict
 import torch
 
-from ddpg_manipulation.learning.networks import soft_update
+from ddpg_manipulation.config import ParameterContainer
+from ddpg_manipulation.learning.networks import actor_critic, soft_update
 from ddpg_manipulation.learning.normalizer import Normalizer
 from ddpg_manipulation.learning.replay_buffer import ReplayBuffer
 from ddpg_manipulation.transitions import trajectory_transitions
@@ -313,3 +314,34 @@ def test_the_layer_normed_critic_has_a_norm_per_hidden_layer(make_learner):
         learner.critic.critic_net.parameters())
     learner.policy_rollout()
     learner.train_actor_critic(learner.replay_buffer.sample(16), 0.98)
+
+
+def test_evaluating_restores_the_mode_before_even_after_an_error(make_learner):
+    actor = make_learner().actor
+    with pytest.raises(RuntimeError, match='inside'):
+        with actor.evaluating():
+            assert not actor.training and not actor.action_net.training
+            raise RuntimeError('inside')
+    assert actor.training and actor.action_net.training
+    actor.evaluation_mode()
+    with actor.evaluating():
+        pass
+    assert not actor.training  # an actor in evaluation mode stays there
+
+
+def test_actor_critic_builds_what_the_learner_keys_say_the_same_for_a_seed():
+    params = ParameterContainer('box_reach', {'learner.critic_layer_norm': True,
+                                              'learner.average_tau': 0.1, 'learner.nlayers': 3,
+                                              'learner.layer_width': 16, 'learner.noise_std': 0.3})
+    weights = []
+    for _ in range(2):
+        torch.manual_seed(params.seed)
+        actor, critic = actor_critic(8, 2, params)
+        assert actor.average_net is not None and actor.noise_std == 0.3
+        assert any(isinstance(m, torch.nn.LayerNorm) for m in critic.critic_net.modules())
+        assert actor.generator is not None
+        assert actor.generator.initial_seed() == params.seed + 1
+        weights.append([*actor.action_net.parameters(), *critic.critic_net.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*weights))
+    plain, _ = actor_critic(8, 2, ParameterContainer('box_reach', {'learner.average_tau': 0.0}))
+    assert plain.average_net is None

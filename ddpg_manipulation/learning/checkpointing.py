@@ -287,6 +287,18 @@ class CheckpointVerbs:
 
     save_local: bool
     save_cloud: bool
+    load_local: bool
+    load_cloud: bool
+    load_path: str
+
+    def load_requested(self) -> None:
+        """Load ``load_path`` if ``load_local`` or ``load_cloud`` asks for it (at construction)."""
+        if self.load_local or self.load_cloud:
+            if not self.load_path:
+                raise ValueError('load_local/load_cloud need load_path')
+            # A URL stays a string: a Path would fold its '//'.
+            path = Path(self.load_path) if self.load_local else self.load_path
+            self.load_models(path, is_local=self.load_local)  # type: ignore[arg-type]
 
     def save_checkpoints(self) -> None:
         """Save to every enabled destination (local run directory and/or cloud URL)."""

@@ -41,7 +41,7 @@ from ddpg_manipulation.learning.checkpointing import CheckpointVerbs
 from ddpg_manipulation.learning.cuda_graph import GraphedUpdates
 from ddpg_manipulation.learning.devices import resolve_device
 from ddpg_manipulation.learning.metrics import epoch_metrics, format_metrics
-from ddpg_manipulation.learning.networks import Actor, Critic, CriticNetwork
+from ddpg_manipulation.learning.networks import Actor, actor_critic, Critic
 from ddpg_manipulation.learning.normalizer import Normalizer
 from ddpg_manipulation.learning.replay_buffer import demonstration_flags, ReplayBuffer
 from ddpg_manipulation.learning.threads import TrainingThreads
@@ -119,32 +119,16 @@ class Learner(CheckpointVerbs):
         self.run_dir: Path | None = None
         self.last_checkpoint: str | None = None
         self.reset()
-        if self.load_local or self.load_cloud:
-            if not self.load_path:
-                raise ValueError('load_local/load_cloud need load_path')
-            path = Path(self.load_path) if self.load_local else self.load_path
-            self.load_models(path, is_local=self.load_local)
+        self.load_requested()
 
     def reset(self) -> None:
         """Reset the Learner for additional runs."""
         p = self.params
         torch.manual_seed(p.seed)
         self.generator = torch.Generator().manual_seed(p.seed)
-        size_s = 2 * self.plant.state_dimension
-        size_a = self.plant.action_dimension
-        # The networks are initialized on the CPU and then moved: the same seed gives the same
-        # initial weights on every device.
-        self.actor = Actor(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
-                           p.learner_actor_lr, p.learner_random_eps, p.learner_action_clip)
-        self.actor.noise_std = p.learner_noise_std
-        self.actor.generator = torch.Generator().manual_seed(p.seed + 1)
-        self.critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width,
-                             p.learner_critic_lr)
-        if p.learner_critic_layer_norm:
-            self.critic.set_network(CriticNetwork.layer_normed(
-                size_s, size_a, p.learner_nlayers, p.learner_layer_width))
-        if p.learner_average_tau > 0:
-            self.actor.keep_average()
+        # Built on the CPU and then moved: the same seed gives the same weights on every device.
+        self.actor, self.critic = actor_critic(
+            2 * self.plant.state_dimension, self.plant.action_dimension, p)
         self.actor.to(self.device)
         self.critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
@@ -349,13 +333,11 @@ class Learner(CheckpointVerbs):
         data = self.replay_buffer.sample_batches(batches, batch_size).reshape(-1)
         preprocessed = [x.unflatten(0, (batches, batch_size))
                         for x in (*self.preprocess_sample(data), demonstration_flags(data))]
+        # With learner.cuda_graphs on CUDA, the same update replayed as one captured graph.
         graphed = self.params.learner_cuda_graphs and self.device.type == 'cuda'
+        step = self._graphed if graphed else self.gradient_step
         for i in range(batches):
-            batch = tuple(x[i] for x in preprocessed)
-            if graphed:  # the same update, replayed as one CUDA graph
-                self._graphed(batch, discount_factor)
-            else:
-                self.gradient_step(batch, discount_factor)
+            step(tuple(x[i] for x in preprocessed), discount_factor)
 
     def gradient_step(self, batch: tuple[torch.Tensor, ...], discount_factor: float) -> None:
         """
@@ -438,7 +420,10 @@ class Learner(CheckpointVerbs):
             stopping = self.stop_event.is_set()
             checkpointing.save_if_due(self, metrics['best'] and validation is not None,
                                       last_epoch, stopping)
-            self._report(metrics)
+            if self.progress is not None:
+                self.progress(metrics)
+            elif self.verbose:
+                print(format_metrics(metrics), flush=True)
             if stopping:
                 return
 
@@ -463,12 +448,6 @@ class Learner(CheckpointVerbs):
         self.critic.update_target(p.learner_tau)
         if self.actor.average_net is not None:
             self.actor.update_average(p.learner_average_tau)
-
-    def _report(self, metrics: dict[str, Any]) -> None:
-        if self.progress is not None:
-            self.progress(metrics)
-        elif self.verbose:
-            print(format_metrics(metrics), flush=True)
 
     def eval_agent(self) -> tuple[float, float]:
         """
@@ -495,12 +474,7 @@ class Learner(CheckpointVerbs):
 
     def _evaluate(self, seed: int, count: int) -> tuple[float, float]:
         p = self.params
-        was_training = self.actor.training
-        self.actor.evaluation_mode()
-        try:
+        with self.actor.evaluating():
             result = run_episodes(self.plant, self._explore, seed, count,
                                   p.learner_trajectory_length, p.learner_final_success_distance)
-        finally:
-            if was_training:
-                self.actor.train()
         return result.success_rate, result.relative_distance

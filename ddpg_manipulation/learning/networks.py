@@ -23,14 +23,16 @@ action selection, and loading utilities.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
-from typing import Any, TYPE_CHECKING
+from typing import Any, Iterator, TYPE_CHECKING
 
 import torch
 from torch import nn
 
 if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
     from ddpg_manipulation.learning.normalizer import Normalizer
 
 
@@ -319,6 +321,17 @@ class Actor:
         self.training = True
         self.action_net.train()
 
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[Actor]:
+        """Act in evaluation mode inside a ``with`` block, then return to the mode before."""
+        was_training = self.training
+        self.evaluation_mode()
+        try:
+            yield self
+        finally:
+            if was_training:
+                self.train()
+
     def update_target(self, tau: float = 0.05) -> None:
         """
         Update the target network with a soft parameter transfer update.
@@ -476,6 +489,34 @@ class Critic:
         :returns: A dict of CPU tensors (``weights_only``-loadable).
         """
         return _state(self.critic_net, self.target_net, self.optim)
+
+
+def actor_critic(size_s: int, size_a: int, params: ParameterContainer) -> tuple[Actor, Critic]:
+    """
+    Build the actor and the critic that a task's ``learner.*`` parameters describe, on the CPU.
+
+    Both draw their initial weights from torch's global generator, actor first; the actor's
+    exploration draws from its own generator, seeded with ``seed + 1``.
+
+    :param size_s: Observation size (state and goal).
+    :param size_a: Action size.
+    :param params: Task parameters (network shape, learning rates, exploration, the
+        layer-normed critic and the averaged actor).
+
+    :returns: The actor and the critic.
+    """
+    p = params
+    actor = Actor(size_s, size_a, p.learner_nlayers, p.learner_layer_width, p.learner_actor_lr,
+                  p.learner_random_eps, p.learner_action_clip)
+    actor.noise_std = p.learner_noise_std
+    actor.generator = torch.Generator().manual_seed(p.seed + 1)
+    critic = Critic(size_s, size_a, p.learner_nlayers, p.learner_layer_width, p.learner_critic_lr)
+    if p.learner_critic_layer_norm:
+        critic.set_network(CriticNetwork.layer_normed(
+            size_s, size_a, p.learner_nlayers, p.learner_layer_width))
+    if p.learner_average_tau > 0:
+        actor.keep_average()
+    return actor, critic
 
 
 def _move(device: torch.device | str, net: nn.Module, target: nn.Module,
