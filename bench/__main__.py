@@ -150,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help='time_to_success: wall time cap per run (default 15)')
     parser.add_argument('--seeds', type=int, nargs='+', default=None,
                         help='time_to_success, planner_speed: seeds (default 0 1 2)')
+    parser.add_argument('--tasks', nargs='+', default=None,
+                        help='benchmarks that run per task: the tasks (default: their own)')
     parser.add_argument('--seed', type=int, default=None, help='reach: seed (default 0)')
     parser.add_argument('--epochs', type=int, default=None,
                         help='memory: epochs (default 50); reach: most epochs (default 20)')
@@ -161,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch  # after parsing: a wrong command line fails fast
 
     options = {'cap_minutes': args.cap_minutes, 'seeds': args.seeds, 'seed': args.seed,
-               'epochs': args.epochs}
+               'epochs': args.epochs, 'tasks': args.tasks}
     threads = torch.get_num_threads()
     results, failed = [], []
     for name in args.names or BENCHMARKS:

@@ -182,6 +182,15 @@ def test_report_renders_results_and_foreign_records(quick_run: tuple[Path, str],
         assert f'| {name} |' in text
 
 
+def test_tasks_option_narrows_a_per_task_benchmark(tmp_path: Path) -> None:
+    done = _python('-m', 'bench', 'rollout_throughput', '--quick', '--tasks', 'box_reach',
+                   '--out', str(tmp_path))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    data = _strict_json(tmp_path / 'rollout_throughput.json')
+    tasks = {key.split('_', 2)[0] + '_' + key.split('_', 2)[1] for key in data['figures']}
+    assert tasks == {'box_reach'}, sorted(data['figures'])
+
+
 def test_runner_rejects_unknown_benchmark(tmp_path: Path) -> None:
     done = _python('-m', 'bench', 'no_such_benchmark', '--quick', '--out', str(tmp_path))
     assert done.returncode == 2
