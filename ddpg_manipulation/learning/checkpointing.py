@@ -23,9 +23,11 @@ checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import datetime
 import os
 from pathlib import Path
+import time
 from typing import Any, cast, TYPE_CHECKING
 
 import torch
@@ -38,21 +40,48 @@ if TYPE_CHECKING:
     from ddpg_manipulation.sim.plant import MujocoPlant
 
 
-def save_if_due(learner: Learner, best: bool, last_epoch: int, stopping: bool) -> None:
+def stop_mid_epoch(learner: Learner, started: float) -> bool:
     """
-    Save the learner's checkpoint if the epoch it just finished calls for one.
+    End a ``train`` call between two cycles if a stop was requested, with a checkpoint.
+
+    The checkpoint records the cycle and the epoch's time so far, so that ``resume`` continues
+    the epoch exactly.
+
+    :param learner: The learner.
+    :param started: ``time.perf_counter()`` at the start of the epoch (less its earlier time).
+
+    :returns: Whether a stop was requested (the ``train`` call ends).
+    """
+    if not learner.stop_event.is_set():
+        return False
+    learner.epoch_elapsed = time.perf_counter() - started
+    learner.save_checkpoints()
+    return True
+
+
+def close_epoch(learner: Learner, metrics: dict[str, Any],
+                validation: tuple[float, float] | None, last_epoch: int) -> bool:
+    """
+    Record the epoch a learner just finished: history, the run's result, its checkpoint if due.
 
     The run's best epoch so far is always saved (it is the run's result); others every
     ``learner.checkpoint_every`` epochs, at the last epoch of the ``train`` call and on a stop.
 
-    :param learner: The learner.
-    :param best: The epoch is the run's best by validation.
+    :param learner: The learner, its ``epoch`` the epoch just finished.
+    :param metrics: The epoch's metrics; ``best`` is set here (see :func:`note_result`).
+    :param validation: Its validation success rate and distance, or None.
     :param last_epoch: The epoch the ``train`` call ends at.
-    :param stopping: A stop was requested.
+
+    :returns: Whether a stop was requested (the ``train`` call ends).
     """
+    metrics['best'] = note_result(learner, validation)
+    learner.history.append(metrics)
+    stopping = learner.stop_event.is_set()
     every = learner.params.learner_checkpoint_every
-    if best or learner.epoch % every == 0 or learner.epoch == last_epoch or stopping:
+    if ((metrics['best'] and validation is not None) or learner.epoch % every == 0
+            or learner.epoch == last_epoch or stopping):
         learner.save_checkpoints()
+    return stopping
 
 
 def note_result(learner: Learner, validation: tuple[float, float] | None) -> bool:
@@ -282,29 +311,42 @@ def _generators(learner: Learner) -> dict[str, torch.Generator]:
     return generators
 
 
+@dataclass(kw_only=True)
 class CheckpointVerbs:
-    """The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`."""
+    """
+    The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`.
 
-    save_local: bool
-    save_cloud: bool
-    load_local: bool
-    load_cloud: bool
-    load_path: str
+    With the settings of where its checkpoints go (keyword-only, after the seed's fields):
+
+    :param output_dir: Root of run directories.
+    :param cloud_url: fsspec URL under which cloud checkpoints are written.
+    :param load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
+    :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
+    :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
+    """
+
+    output_dir: str | os.PathLike = 'runs'
+    cloud_url: str = ''
+    load_path: str = ''
+    keep_checkpoints: int = 3
+    save_buffer: bool = False
 
     def load_requested(self) -> None:
         """Load ``load_path`` if ``load_local`` or ``load_cloud`` asks for it (at construction)."""
-        if self.load_local or self.load_cloud:
+        learner = cast('Learner', self)
+        if learner.load_local or learner.load_cloud:
             if not self.load_path:
                 raise ValueError('load_local/load_cloud need load_path')
             # A URL stays a string: a Path would fold its '//'.
-            path = Path(self.load_path) if self.load_local else self.load_path
-            self.load_models(path, is_local=self.load_local)  # type: ignore[arg-type]
+            path = Path(self.load_path) if learner.load_local else self.load_path
+            self.load_models(path, is_local=learner.load_local)  # type: ignore[arg-type]
 
     def save_checkpoints(self) -> None:
         """Save to every enabled destination (local run directory and/or cloud URL)."""
-        if self.save_local:
+        learner = cast('Learner', self)
+        if learner.save_local:
             self.save_models(is_local=True)
-        if self.save_cloud:
+        if learner.save_cloud:
             self.save_models(is_local=False)
 
     def save_models(self, is_local: bool) -> None:

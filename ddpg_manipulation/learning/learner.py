@@ -16,16 +16,15 @@
 ``Learner``: the Deep Deterministic Policy Gradient (DDPG) algorithm, with demonstrations.
 
 One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
-one batch (some replaced by planner demonstrations), then ``learner_batches`` DDPG updates, then
-one soft update of the target networks; then an evaluation and a validation. The file reads top
-to bottom: set-up, acting, rewards, experience, one update, the epoch loop, evaluation. Thread
-counts live in ``threads.py``; saving, loading and resuming in ``checkpointing.py``.
+one batch (some replaced by planner demonstrations), ``learner_batches`` DDPG updates and one soft
+update of the targets; then an evaluation and a validation. The file reads top to bottom: set-up,
+acting, rewards, experience, one update, the epoch loop, evaluation. Thread counts live in
+``threads.py``; checkpoint cadence, stopping, saving, loading and resuming in ``checkpointing.py``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import os
 from pathlib import Path
 import threading
 import time
@@ -61,7 +60,9 @@ class Learner(CheckpointVerbs):
     Deep Deterministic Policy Gradient algorithm class.
 
     Its checkpoint verbs (``save_models``, ``load_models``, ``save_checkpoints``, ``resume``)
-    come from :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
+    and the keyword-only settings of where checkpoints go (``output_dir``, ``cloud_url``,
+    ``load_path``, ``keep_checkpoints``, ``save_buffer``) come from
+    :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
 
     :param plant: The task's simulation.
     :param graph: Source of demonstrations (the planner's graph), or None.
@@ -72,12 +73,7 @@ class Learner(CheckpointVerbs):
     :param load_local: Load ``load_path`` (a local checkpoint) at construction.
     :param load_cloud: Load ``load_path`` (an fsspec URL) at construction.
     :param verbose: Print one line per epoch (when no ``progress`` callback is given).
-    :param output_dir: Root of run directories.
-    :param cloud_url: fsspec URL under which cloud checkpoints are written.
-    :param load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
     :param progress: Called after every epoch with the epoch's metrics.
-    :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
-    :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
     :param device: Torch device of the networks, replay storage and updates (``auto``, ``cpu``,
         ``cuda``, ``cuda:N``); empty = the task's ``learner.device``. MuJoCo runs on the CPU.
     """
@@ -91,12 +87,7 @@ class Learner(CheckpointVerbs):
     load_local: bool = False
     load_cloud: bool = False
     verbose: bool = True
-    output_dir: str | os.PathLike = 'runs'
-    cloud_url: str = ''
-    load_path: str = ''
     progress: Callable[[dict[str, Any]], None] | None = None
-    keep_checkpoints: int = 3
-    save_buffer: bool = False
     # Given as text (or a torch device); after construction, the resolved ``torch.device``.
     device: Any = ''
 
@@ -159,8 +150,7 @@ class Learner(CheckpointVerbs):
         """
         Use the actor network to select normalized actions for states and goals (batch, nx).
 
-        :returns: Normalized actions in [-1, 1], shape (batch, nu), on the learner's device;
-            noisy in train mode.
+        :returns: Actions in [-1, 1], (batch, nu), on the learner's device; noisy in train mode.
         """
         return self.actor.select_action(self.state_norm, Normalizer.wrap_obs(states, goal_state))
 
@@ -404,9 +394,7 @@ class Learner(CheckpointVerbs):
                 self.demo_transitions = self.policy_transitions = 0
                 self.threads.start_epoch()
             while self.cycle < p.learner_cycles:
-                if self.stop_event.is_set():  # mid-epoch: the checkpoint records the cycle
-                    self.epoch_elapsed = time.perf_counter() - started
-                    self.save_checkpoints()
+                if checkpointing.stop_mid_epoch(self, started):
                     return
                 self._cycle()
                 self.cycle += 1
@@ -415,11 +403,7 @@ class Learner(CheckpointVerbs):
             self.cycle = 0
             self.epoch_elapsed = 0.0
             metrics = epoch_metrics(self, evaluation, validation, time.perf_counter() - started)
-            metrics['best'] = checkpointing.note_result(self, validation)
-            self.history.append(metrics)
-            stopping = self.stop_event.is_set()
-            checkpointing.save_if_due(self, metrics['best'] and validation is not None,
-                                      last_epoch, stopping)
+            stopping = checkpointing.close_epoch(self, metrics, validation, last_epoch)
             if self.progress is not None:
                 self.progress(metrics)
             elif self.verbose:
@@ -437,11 +421,9 @@ class Learner(CheckpointVerbs):
             self.graph_rollout()
         if p.learner_rollouts - demos > 0:
             self._policy_rollout(p.learner_rollouts - demos)
-        self.threads.count_cycle()
-        if p.learner_batches > 0:
-            started = time.perf_counter()
-            self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
-            self.threads.record_updates(time.perf_counter() - started, p.learner_batches)
+        with self.threads.cycle_updates(p.learner_batches):
+            if p.learner_batches > 0:
+                self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)
         # One soft update of the targets per cycle, after all of its gradient steps (as the
         # reference does; tau is sized for it), not one per update.
         self.actor.update_target(p.learner_tau)

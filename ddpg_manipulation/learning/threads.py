@@ -27,7 +27,9 @@ reproducibility.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Protocol
+from contextlib import contextmanager
+import time
+from typing import Iterator, Protocol
 
 import torch
 
@@ -161,19 +163,18 @@ class TrainingThreads:
         """Forget the counts of the previous epoch."""
         self.cycles = Counter()
 
-    def count_cycle(self) -> None:
-        """Note that a cycle runs with the current count."""
+    @contextmanager
+    def cycle_updates(self, updates: int) -> Iterator[None]:
+        """
+        Count a cycle with the current count and time its updates; the governor may change it.
+
+        :param updates: The number of updates run inside the ``with`` block.
+        """
         self.cycles[torch.get_num_threads()] += 1
-
-    def record_updates(self, seconds: float, updates: int) -> None:
-        """
-        Take the wall time of a cycle's updates; the governor may change the count.
-
-        :param seconds: Wall time of the cycle's updates.
-        :param updates: Their number.
-        """
+        started = time.perf_counter()
+        yield
         if self.governor is not None and updates > 0:
-            self._use(self.governor.record(seconds / updates))
+            self._use(self.governor.record((time.perf_counter() - started) / updates))
 
     def most_used(self) -> int:
         """
