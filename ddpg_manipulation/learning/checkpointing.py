@@ -23,7 +23,6 @@ checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import datetime
 import os
 from pathlib import Path
@@ -311,42 +310,29 @@ def _generators(learner: Learner) -> dict[str, torch.Generator]:
     return generators
 
 
-@dataclass(kw_only=True)
 class CheckpointVerbs:
-    """
-    The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`.
+    """The seed's checkpoint verbs of a :class:`~ddpg_manipulation.learning.learner.Learner`."""
 
-    With the settings of where its checkpoints go (keyword-only, after the seed's fields):
-
-    :param output_dir: Root of run directories.
-    :param cloud_url: fsspec URL under which cloud checkpoints are written.
-    :param load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
-    :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
-    :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
-    """
-
-    output_dir: str | os.PathLike = 'runs'
-    cloud_url: str = ''
-    load_path: str = ''
-    keep_checkpoints: int = 3
-    save_buffer: bool = False
+    save_local: bool
+    save_cloud: bool
+    load_local: bool
+    load_cloud: bool
+    load_path: str
 
     def load_requested(self) -> None:
         """Load ``load_path`` if ``load_local`` or ``load_cloud`` asks for it (at construction)."""
-        learner = cast('Learner', self)
-        if learner.load_local or learner.load_cloud:
+        if self.load_local or self.load_cloud:
             if not self.load_path:
                 raise ValueError('load_local/load_cloud need load_path')
             # A URL stays a string: a Path would fold its '//'.
-            path = Path(self.load_path) if learner.load_local else self.load_path
-            self.load_models(path, is_local=learner.load_local)  # type: ignore[arg-type]
+            path = Path(self.load_path) if self.load_local else self.load_path
+            self.load_models(path, is_local=self.load_local)  # type: ignore[arg-type]
 
     def save_checkpoints(self) -> None:
         """Save to every enabled destination (local run directory and/or cloud URL)."""
-        learner = cast('Learner', self)
-        if learner.save_local:
+        if self.save_local:
             self.save_models(is_local=True)
-        if learner.save_cloud:
+        if self.save_cloud:
             self.save_models(is_local=False)
 
     def save_models(self, is_local: bool) -> None:

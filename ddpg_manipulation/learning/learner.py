@@ -25,6 +25,7 @@ acting, rewards, experience, one update, the epoch loop, evaluation. Thread coun
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import os
 from pathlib import Path
 import threading
 import time
@@ -60,9 +61,7 @@ class Learner(CheckpointVerbs):
     Deep Deterministic Policy Gradient algorithm class.
 
     Its checkpoint verbs (``save_models``, ``load_models``, ``save_checkpoints``, ``resume``)
-    and the keyword-only settings of where checkpoints go (``output_dir``, ``cloud_url``,
-    ``load_path``, ``keep_checkpoints``, ``save_buffer``) come from
-    :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
+    come from :class:`~ddpg_manipulation.learning.checkpointing.CheckpointVerbs`.
 
     :param plant: The task's simulation.
     :param graph: Source of demonstrations (the planner's graph), or None.
@@ -73,7 +72,12 @@ class Learner(CheckpointVerbs):
     :param load_local: Load ``load_path`` (a local checkpoint) at construction.
     :param load_cloud: Load ``load_path`` (an fsspec URL) at construction.
     :param verbose: Print one line per epoch (when no ``progress`` callback is given).
+    :param output_dir: Root of run directories.
+    :param cloud_url: fsspec URL under which cloud checkpoints are written.
+    :param load_path: Checkpoint to start from, with ``load_local`` or ``load_cloud``.
     :param progress: Called after every epoch with the epoch's metrics.
+    :param keep_checkpoints: Newest checkpoints kept per run (0 = all).
+    :param save_buffer: Put the replay buffer into each checkpoint (needed to resume bit-exactly).
     :param device: Torch device of the networks, replay storage and updates (``auto``, ``cpu``,
         ``cuda``, ``cuda:N``); empty = the task's ``learner.device``. MuJoCo runs on the CPU.
     """
@@ -87,7 +91,12 @@ class Learner(CheckpointVerbs):
     load_local: bool = False
     load_cloud: bool = False
     verbose: bool = True
+    output_dir: str | os.PathLike = 'runs'
+    cloud_url: str = ''
+    load_path: str = ''
     progress: Callable[[dict[str, Any]], None] | None = None
+    keep_checkpoints: int = 3
+    save_buffer: bool = False
     # Given as text (or a torch device); after construction, the resolved ``torch.device``.
     device: Any = ''
 
