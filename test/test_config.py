@@ -57,9 +57,10 @@ def test_flat_seed_names_and_tasks_md_facts():
     # The steadier learner (docs/learning.md) is the default; box_push keeps the reference one.
     assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.05)
     assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.0)
-    # Both clone the demonstrations the critic prefers, planar_hand with four times the weight
+    # Both clone the demonstrations the critic prefers, with four times the default weight
     # (docs/learning.md).
-    assert (p.learner_demo_bc_weight, hand.learner_demo_bc_weight) == (1.0, 4.0)
+    assert (p.learner_demo_bc_weight, hand.learner_demo_bc_weight) == (4.0, 4.0)
+    assert ParameterContainer('box_reach').learner_demo_bc_weight == 1.0
     assert p.action_range == [1.0]
     assert p.action_time_step == 0.4
     assert p.model_filename == 'box_push.xml'
