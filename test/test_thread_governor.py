@@ -19,7 +19,7 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.learning.build import build_learner
-from ddpg_manipulation.learning.threads import ThreadGovernor
+from ddpg_manipulation.learning.threads import ThreadGovernor, TrainingThreads
 from ddpg_manipulation.sim.plant import MujocoPlant
 
 # Seconds per update of a two-core machine: two threads alone, one thread alone, and both with
@@ -101,6 +101,52 @@ def test_single_core_never_probes():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match='expected'):
         ThreadGovernor(**kwargs)
+
+
+class FollowingPlant:
+    """Keeps the thread counts it is given."""
+
+    def __init__(self) -> None:
+        self.counts: list[int] = []
+
+    def set_threads(self, nthread: int) -> None:
+        self.counts.append(nthread)
+
+
+class SlowGovernor(ThreadGovernor):
+    """Records what it is told and always asks for one thread."""
+
+    def __init__(self) -> None:
+        super().__init__(2)
+        self.recorded: list[float] = []
+
+    def record(self, seconds_per_update: float) -> int:
+        self.recorded.append(seconds_per_update)
+        return 1
+
+
+def test_a_cycle_is_counted_and_its_updates_timed_per_update():
+    previous = torch.get_num_threads()
+    plant = FollowingPlant()
+    threads = TrainingThreads(0, 2, plant, plant_follows=True)
+    threads.governor = governor = SlowGovernor()
+    try:
+        torch.set_num_threads(2)
+        with threads.cycle_updates(0):  # nothing to time: the count stays
+            pass
+        with threads.cycle_updates(4):
+            pass
+        assert threads.cycles == {2: 2}
+        assert len(governor.recorded) == 1 and governor.recorded[0] >= 0.0
+        # The governor's answer is applied to torch and to the plant that follows it.
+        assert torch.get_num_threads() == 1 and plant.counts == [1]
+        with pytest.raises(RuntimeError):
+            with threads.cycle_updates(4):
+                raise RuntimeError('update failed')
+        assert len(governor.recorded) == 1  # a failed cycle's time is not taken
+        assert threads.cycles == {2: 2, 1: 1} and threads.most_used() == 2
+    finally:
+        torch.set_num_threads(previous)
 
 
 def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None) -> list:
