@@ -17,8 +17,9 @@ What of a learner goes into a checkpoint, and how it comes back.
 
 ``checkpoint.py`` knows files (atomic directories, manifests, hashes, URLs); this module knows
 the learner: the manifest fields that describe it, the training state that exact resumption
-needs (counters, history, every random generator, optionally the replay buffer), when a
-checkpoint is due, and the seed's ``save_models`` / ``load_models`` verbs and ``resume``.
+needs (counters, history, every random generator, optionally the replay buffer), and the seed's
+``save_models`` / ``load_models`` verbs and ``resume``. When a checkpoint is due is decided at
+the edges of the epochs (``epochs.py``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import datetime
 import os
 from pathlib import Path
-import time
 from typing import Any, cast, TYPE_CHECKING
 
 import torch
@@ -37,74 +37,6 @@ if TYPE_CHECKING:
     from ddpg_manipulation.config import ParameterContainer
     from ddpg_manipulation.learning.learner import Learner
     from ddpg_manipulation.sim.plant import MujocoPlant
-
-
-def stop_mid_epoch(learner: Learner, started: float) -> bool:
-    """
-    End a ``train`` call between two cycles if a stop was requested, with a checkpoint.
-
-    The checkpoint records the cycle and the epoch's time so far, so that ``resume`` continues
-    the epoch exactly.
-
-    :param learner: The learner.
-    :param started: ``time.perf_counter()`` at the start of the epoch (less its earlier time).
-
-    :returns: Whether a stop was requested (the ``train`` call ends).
-    """
-    if not learner.stop_event.is_set():
-        return False
-    learner.epoch_elapsed = time.perf_counter() - started
-    learner.save_checkpoints()
-    return True
-
-
-def close_epoch(learner: Learner, metrics: dict[str, Any],
-                validation: tuple[float, float] | None, last_epoch: int) -> bool:
-    """
-    Record the epoch a learner just finished: history, the run's result, its checkpoint if due.
-
-    The run's best epoch so far is always saved (it is the run's result); others every
-    ``learner.checkpoint_every`` epochs, at the last epoch of the ``train`` call and on a stop.
-
-    :param learner: The learner, its ``epoch`` the epoch just finished.
-    :param metrics: The epoch's metrics; ``best`` is set here (see :func:`note_result`).
-    :param validation: Its validation success rate and distance, or None.
-    :param last_epoch: The epoch the ``train`` call ends at.
-
-    :returns: Whether a stop was requested (the ``train`` call ends).
-    """
-    metrics['best'] = note_result(learner, validation)
-    learner.history.append(metrics)
-    stopping = learner.stop_event.is_set()
-    every = learner.params.learner_checkpoint_every
-    if ((metrics['best'] and validation is not None) or learner.epoch % every == 0
-            or learner.epoch == last_epoch or stopping):
-        learner.save_checkpoints()
-    return stopping
-
-
-def note_result(learner: Learner, validation: tuple[float, float] | None) -> bool:
-    """
-    Decide whether the epoch just finished is the run's result so far, and note it if so.
-
-    The result is the epoch with the highest validation success, ties going to the smaller
-    validation distance; without validation it is the newest epoch.
-
-    :param learner: The learner, its ``epoch`` the epoch just finished.
-    :param validation: Its validation success rate and distance, or None.
-
-    :returns: Whether it is the result now (its checkpoint is then saved and named in the run's
-        ``best.json``).
-    """
-    best = learner.best
-    if validation is not None and best is not None:
-        success, distance = validation
-        best_success, best_distance = best['validation']
-        if not (success > best_success
-                or (success == best_success and distance < best_distance)):
-            return False
-    learner.best = {'epoch': learner.epoch, 'validation': validation, 'checkpoint': None}
-    return True
 
 
 def expected_manifest(params: ParameterContainer, plant: MujocoPlant) -> dict[str, Any]:

@@ -19,7 +19,8 @@ One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environmen
 one batch (some replaced by planner demonstrations), ``learner_batches`` DDPG updates and one soft
 update of the targets; then an evaluation and a validation. The file reads top to bottom: set-up,
 acting, rewards, experience, one update, the epoch loop, evaluation. Thread counts live in
-``threads.py``; checkpoint cadence, stopping, saving, loading and resuming in ``checkpointing.py``.
+``threads.py``; the epochs' edges (stopping, the run's result, checkpoint cadence, the report) in
+``epochs.py``; saving, loading and resuming in ``checkpointing.py``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,10 @@ import torch
 import torch.nn.functional as F
 
 from ddpg_manipulation.config import ParameterContainer
-from ddpg_manipulation.learning import checkpoint, checkpointing
+from ddpg_manipulation.learning import epochs
 from ddpg_manipulation.learning.checkpointing import CheckpointVerbs
 from ddpg_manipulation.learning.cuda_graph import GraphedUpdates
 from ddpg_manipulation.learning.devices import resolve_device
-from ddpg_manipulation.learning.metrics import epoch_metrics, format_metrics
 from ddpg_manipulation.learning.networks import Actor, actor_critic, Critic
 from ddpg_manipulation.learning.normalizer import Normalizer
 from ddpg_manipulation.learning.replay_buffer import demonstration_flags, ReplayBuffer
@@ -391,11 +391,7 @@ class Learner(CheckpointVerbs):
         :param num_epochs: Epochs to run (continuing from ``self.epoch``).
         """
         p = self.params
-        self.threads.start()
-        if self.save_local and self.run_dir is None:
-            checkpoint.check_writable(self.output_dir)
-        last_epoch = self.epoch + num_epochs
-        self.epochs_requested = last_epoch
+        last_epoch = epochs.begin_training(self, num_epochs)
         while self.epoch < last_epoch:
             started = time.perf_counter() - self.epoch_elapsed
             if self.cycle == 0:
@@ -403,21 +399,11 @@ class Learner(CheckpointVerbs):
                 self.demo_transitions = self.policy_transitions = 0
                 self.threads.start_epoch()
             while self.cycle < p.learner_cycles:
-                if checkpointing.stop_mid_epoch(self, started):
+                if epochs.stop_mid_epoch(self, started):
                     return
                 self._cycle()
                 self.cycle += 1
-            evaluation, validation = self.eval_agent(), self.validate()
-            self.epoch += 1
-            self.cycle = 0
-            self.epoch_elapsed = 0.0
-            metrics = epoch_metrics(self, evaluation, validation, time.perf_counter() - started)
-            stopping = checkpointing.close_epoch(self, metrics, validation, last_epoch)
-            if self.progress is not None:
-                self.progress(metrics)
-            elif self.verbose:
-                print(format_metrics(metrics), flush=True)
-            if stopping:
+            if epochs.end_epoch(self, self.eval_agent(), self.validate(), started, last_epoch):
                 return
 
     def _cycle(self) -> None:
