@@ -54,9 +54,10 @@ def test_flat_seed_names_and_tasks_md_facts():
     assert hand.learner_her_probability == 0.0
     # planar_hand.yaml deviates on measurement (time to 0.9): 20 updates on 4 x 128 networks.
     assert (hand.learner_batches, hand.learner_nlayers, hand.learner_layer_width) == (20, 4, 128)
-    # The steadier learner (docs/learning.md) is the default; box_push keeps the reference one.
+    # The steadier learner (docs/learning.md) is the default; box_push keeps the averaged actor
+    # and the reference critic.
     assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.05)
-    assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.0)
+    assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.05)
     # Both clone the demonstrations the critic prefers, with four times the default weight
     # (docs/learning.md).
     assert (p.learner_demo_bc_weight, hand.learner_demo_bc_weight) == (4.0, 4.0)
