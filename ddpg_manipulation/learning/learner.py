@@ -15,12 +15,11 @@
 """
 ``Learner``: the Deep Deterministic Policy Gradient (DDPG) algorithm, with demonstrations.
 
-One epoch = ``learner_cycles`` cycles; a cycle = ``learner_rollouts`` environments rolled out as
-one batch (some replaced by planner demonstrations), ``learner_batches`` DDPG updates and one soft
-update of the targets; then an evaluation and a validation. The file reads top to bottom: set-up,
-acting, rewards, experience, one update, the epoch loop, evaluation. Thread counts live in
-``threads.py``; the epochs' edges (stopping, the run's result, checkpoint cadence, the report) in
-``epochs.py``; saving, loading and resuming in ``checkpointing.py``.
+An epoch is ``learner_cycles`` cycles, each ``learner_rollouts`` episodes in one batch (some
+replaced by demonstrations), ``learner_batches`` updates and one soft update of the targets; then
+an evaluation and a validation. Read top to bottom: set-up, acting, rewards, experience, one
+update, the epoch loop. Elsewhere: threads (``threads.py``), the epochs' edges (``epochs.py``:
+stops, the run's result, checkpoint cadence, the report), checkpoint I/O (``checkpointing.py``).
 """
 
 from __future__ import annotations
@@ -174,11 +173,7 @@ class Learner(CheckpointVerbs):
         self, start_states: torch.FloatTensor, current_states: torch.FloatTensor,
         goal_states: torch.FloatTensor,
     ) -> torch.FloatTensor:
-        """
-        Scaled distance to the goals relative to that of the starts: 1 no progress, 0 at goal.
-
-        :returns: Relative distances, shape (batch,); see ``MujocoPlant.relative_distances_to``.
-        """
+        """Scaled distance to the goals relative to the starts' (batch,): 1 no progress, 0 done."""
         return self.plant.relative_distances_to(start_states, current_states, goal_states)
 
     def reward_function(
@@ -325,9 +320,8 @@ class Learner(CheckpointVerbs):
         """
         Run one DDPG update per batch, on batches sampled and preprocessed together.
 
-        Equal, bit for bit, to ``batches`` calls of :meth:`train_actor_critic` on
-        ``replay_buffer.sample(batch_size)``: the buffer and normalizer do not change between
-        the updates of a cycle, so one gather and one preprocessing serve them all.
+        Bit for bit ``batches`` calls of :meth:`train_actor_critic` on ``replay_buffer.sample``:
+        the buffer and normalizer stay the same within a cycle, so one gather serves them all.
         """
         data = self.replay_buffer.sample_batches(batches, batch_size).reshape(-1)
         preprocessed = [x.unflatten(0, (batches, batch_size))
@@ -430,8 +424,8 @@ class Learner(CheckpointVerbs):
         """
         Evaluate the current agent performance on the task.
 
-        Runs ``learner_evals`` episodes as one batch, without exploration noise, from the same
-        seeded starts and goals every time (so curves compare epochs, not samples).
+        ``learner_evals`` episodes in one batch, without noise, from the same seeded starts and
+        goals every epoch (curves compare epochs, not samples).
 
         :returns: Success rate and mean final relative distance.
         """
@@ -439,10 +433,7 @@ class Learner(CheckpointVerbs):
 
     def validate(self) -> tuple[float, float] | None:
         """
-        Evaluate on the validation episodes, which choose the best epoch.
-
-        ``learner_validation_evals`` episodes with their own seed: the choice of the best epoch
-        is not made on the episodes whose success rate is reported.
+        Evaluate on the validation episodes (their own seed), which pick the best epoch.
 
         :returns: Success rate and mean final relative distance, or None without validation.
         """
