@@ -34,7 +34,7 @@ distance (state, goal) / scaled distance (start, goal), with the diagonal
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence, TYPE_CHECKING
 
 import mujoco
 import numpy as np
@@ -48,6 +48,12 @@ from ddpg_manipulation.ros.params import (
     task_spec,
 )
 from ddpg_manipulation.sim.state_space import StateSpace
+
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
+
+# A vector as it arrives: a message's array, a parameter's list, or numpy.
+Vector = Sequence[float] | np.ndarray
 
 SIM_PARAMS = (
     task_spec(),
@@ -138,7 +144,8 @@ class SimController:
     :param wait_for_command: Do not step before the first command.
     """
 
-    def __init__(self, params: Any, start_state: Any = None, goal: Any = None,
+    def __init__(self, params: ParameterContainer, start_state: Vector | None = None,
+                 goal: Vector | None = None,
                  success_distance: float | None = None, command_timeout: float = 0.5,
                  real_time_factor: float = 1.0, max_steps_per_tick: int = 1000,
                  timeout: float = 0.0, wait_for_command: bool = False) -> None:
@@ -185,7 +192,7 @@ class SimController:
         self.goal_reached_at: float | None = None
         self.outcome: Outcome | None = None
 
-    def _vector(self, values: Any, what: str) -> np.ndarray:
+    def _vector(self, values: Vector, what: str) -> np.ndarray:
         vector = np.asarray(values, dtype=np.float64).reshape(-1)
         if vector.shape[0] != self.state_dimension or not np.all(np.isfinite(vector)):
             raise ValueError(f'{what}: expected {self.state_dimension} finite values '
@@ -221,7 +228,7 @@ class SimController:
 
     # -- commands --------------------------------------------------------------------------
 
-    def apply_command(self, values: Any, now: float) -> np.ndarray:
+    def apply_command(self, values: Vector, now: float) -> np.ndarray:
         """
         Take actuator targets (one per actuator); they are held until the next command.
 
