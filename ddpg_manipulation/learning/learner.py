@@ -433,7 +433,9 @@ class Learner(CheckpointVerbs):
 
     def validate(self) -> tuple[float, float] | None:
         """
-        Evaluate on the validation episodes (their own seed), which pick the best epoch.
+        Evaluate on the validation episodes, which pick the best epoch.
+
+        ``learner_validation_evals`` episodes of their own seed, not the reported ones.
 
         :returns: Success rate and mean final relative distance, or None without validation.
         """
