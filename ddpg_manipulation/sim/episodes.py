@@ -72,6 +72,7 @@ def run_episodes(
     goals = plant.sample_goal_states(count, generator)
     states, _ = plant.rollout(act, starts, goals, steps)
     distances = plant.relative_distances_to(starts, states[:, -1], goals)
-    success = distances < success_distance
-    return EvaluationResult(float(success.float().mean()), float(distances.mean()), distances,
-                            states, goals)
+    # The rate as an exact ratio of counts: a float32 mean makes 90 of 100 0.8999999761581421,
+    # below the 0.9 that curves and benchmarks compare it with.
+    successes = int((distances < success_distance).sum())
+    return EvaluationResult(successes / count, float(distances.mean()), distances, states, goals)
