@@ -17,7 +17,6 @@
 import pytest
 import torch
 
-from bench.seeds import curve_figures, SUCCESS_RATE
 from ddpg_manipulation.sim.episodes import run_episodes
 
 
@@ -40,19 +39,23 @@ class FinalDistances:
         return self.distances
 
 
+def success_rate(successes: int, episodes: int = 100) -> float:
+    """Return the success rate ``run_episodes`` reports when ``successes`` episodes succeed."""
+    distances = torch.full((episodes,), 0.5)
+    distances[:successes] = 0.01
+    return run_episodes(FinalDistances(distances), None, 0, episodes, 3, 0.05).success_rate
+
+
 @pytest.mark.parametrize('successes', [0, 75, 90, 100])
 def test_the_success_rate_is_the_exact_share(successes: int) -> None:
-    distances = torch.full((100,), 0.5)
-    distances[:successes] = 0.01
-    result = run_episodes(FinalDistances(distances), None, 0, 100, 3, 0.05)
-    assert result.success_rate == successes / 100
+    assert success_rate(successes) == successes / 100
 
 
 def test_ninety_of_a_hundred_reach_the_benchmarks_bar() -> None:
     # With a float32 mean, 90 of 100 was 0.8999999761581421 and a curve at it never reached 0.9.
-    distances = torch.full((100,), 0.5)
-    distances[:90] = 0.01
-    rate = run_episodes(FinalDistances(distances), None, 0, 100, 3, 0.05).success_rate
+    from bench.seeds import curve_figures, SUCCESS_RATE
+
+    rate = success_rate(90)
     assert rate >= SUCCESS_RATE
     history = [{'success_rate': s, 'epoch_time': 1.0} for s in (0.5, rate, 1.0)]
     assert curve_figures(history, {})['first_epoch'] == 2
