@@ -30,7 +30,8 @@ with a summary row (median, worst) per task and a figure of all seeds' success c
 and spread). ``--set`` varies the configuration for studies, ``--tag`` keeps their results
 apart. ``--keep DIR --reuse`` continues a sweep that stopped: a finished run under
 ``DIR/<task>_<seed>`` whose parameters equal the ones the sweep would train with is tested
-again instead of trained again.
+again instead of trained again; the run remembers how many runs trained beside it, so that its
+wall times are labelled for what they are.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ SUCCESS_RATE = 0.9
 FLOOR = 0.75  # no evaluation after first reaching SUCCESS_RATE may fall below this
 TEST_EPISODES = 100
 TEST_SEED_OFFSET = 50_000  # test episodes: seed + 50_000 (+ 10_000 inside evaluate)
+SWEEP_RECORD = 'seeds_sweep.json'  # in a run directory: how the sweep trained it
 TARGET_FIRST_EPOCH = {'box_push': 14, 'planar_hand': 12}
 TARGET_SECONDS = {'box_push': 240.0, 'planar_hand': 150.0}
 QUICK = {**QUICK_TRAINING, 'learner.validation_evals': 4}
@@ -117,7 +119,8 @@ def finished_run(argv: Sequence[str], output: Path) -> Path | None:
 
 
 def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
-            epochs: int | None = None, reuse: bool = False) -> dict[str, Any]:
+            epochs: int | None = None, reuse: bool = False,
+            side_by_side: int = 1) -> dict[str, Any]:
     """
     Train one seed with the user's command, then test the run's result on fresh episodes.
 
@@ -127,9 +130,13 @@ def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
     :param sets: ``KEY=VALUE`` overrides (``--set``).
     :param epochs: Epochs (default: the task's).
     :param reuse: Test a finished run of the same command under ``output`` instead of training.
+    :param side_by_side: How many runs train at the same time as this one, itself included
+        (recorded in the run directory when it trains).
 
-    :returns: The run's figures and its curve.
+    :returns: The run's figures and its curve; ``side_by_side`` is the count the run trained
+        with, None for a reused run that has no record of it.
     """
+    from ddpg_manipulation.atomic import write_json
     from ddpg_manipulation.cli import main
     from ddpg_manipulation.config import ParameterContainer
     from ddpg_manipulation.evaluation import evaluate
@@ -144,6 +151,9 @@ def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
             raise RuntimeError(f'{task} seed {seed}: train exited {code}')
         (summary_path,) = set(output.rglob('summary.json')) - before
         run_dir = summary_path.parent
+        write_json(run_dir / SWEEP_RECORD, {'side_by_side': side_by_side})
+    record = run_dir / SWEEP_RECORD
+    trained_beside = json.loads(record.read_text())['side_by_side'] if record.is_file() else None
     summary = json.loads((run_dir / 'summary.json').read_text())
     history = json.loads((run_dir / 'history.json').read_text())
     policy = Policy.load(run_dir)
@@ -154,7 +164,7 @@ def one_run(task: str, seed: int, output: Path, sets: Sequence[str] = (),
             'result_checkpoint': Path(policy.metadata['path']).name,
             'test_success_rate': test.success_rate,
             'test_relative_distance': test.relative_distance,
-            'curve': [h['success_rate'] for h in history]}
+            'side_by_side': trained_beside, 'curve': [h['success_rate'] for h in history]}
 
 
 def curve_figures(history: Sequence[dict[str, Any]], summary: dict[str, Any]) -> dict[str, Any]:
@@ -182,10 +192,10 @@ def curve_figures(history: Sequence[dict[str, Any]], summary: dict[str, Any]) ->
     return figures
 
 
-def _one(job: tuple[str, int, Path, Sequence[str], int | None, bool]) -> dict[str, Any]:
-    task, seed, output, sets, epochs, reuse = job
+def _one(job: tuple[str, int, Path, Sequence[str], int | None, bool, int]) -> dict[str, Any]:
+    task, seed, output, sets, epochs, reuse, side_by_side = job
     command = [sys.executable, '-m', 'bench.seeds', '--one', task, str(seed), '--output',
-               str(output)] + (['--reuse'] if reuse else [])
+               str(output), '--side-by-side', str(side_by_side)] + (['--reuse'] if reuse else [])
     for assignment in sets:
         command += ['--set', assignment]
     if epochs is not None:
@@ -308,21 +318,41 @@ def run(quick: bool = False, tasks: Sequence[str] = TASKS, seeds: Sequence[int] 
     bench.config = {'tasks': list(tasks), 'seeds': list(seeds), 'jobs': jobs,
                     'sets': list(sets), 'epochs': epochs, 'test_episodes': TEST_EPISODES,
                     'test_seed_offset': TEST_SEED_OFFSET}
-    if jobs > 1:
-        bench.note(f'{jobs} runs side by side, one thread each: epochs and success rates are '
-                   'exact, wall times are not idle figures (run with --jobs 1 for those)')
+    side_by_side = min(jobs, len(tasks) * len(seeds))
     with tempfile.TemporaryDirectory(prefix='seeds-') as scratch:
         root = Path(keep) if keep is not None else Path(scratch)
         work = [(task, seed, root / f'{task}_{seed}', tuple(sets), epochs,
-                 reuse and keep is not None) for task in tasks for seed in seeds]
+                 reuse and keep is not None, side_by_side) for task in tasks for seed in seeds]
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             runs = list(pool.map(_one, work))
+    note_shared_training(bench, runs)
     for task in tasks:
         summarize(bench, task, [r for r in runs if r['task'] == task])
     figure = Path(figure_dir) / f'{bench.name}.png'
     bench.details['figure'] = str(plot(runs, tasks, figure, 'evaluation success, every seed'))
     bench.details['runs'] = runs
     return bench.result()
+
+
+def note_shared_training(bench: Bench, runs: Sequence[dict[str, Any]]) -> None:
+    """
+    Say in the result when its wall times are not idle figures.
+
+    A run's times come from its training, which a reused run had in an earlier sweep: what
+    counts is how many runs trained beside it then, not this command's ``--jobs``.
+
+    :param bench: The result to note on.
+    :param runs: The runs' figures (``side_by_side`` from :func:`one_run`).
+    """
+    shared = [r for r in runs if r['side_by_side'] != 1]
+    if not shared:
+        return
+    unknown = sum(r['side_by_side'] is None for r in shared)
+    how = (f' ({unknown} of them reused from a sweep that did not record it)' if unknown
+           else '')
+    bench.note(f'{len(shared)} of {len(runs)} runs trained beside other runs{how}: epochs and '
+               'success rates are exact, wall times are not idle figures (train with --jobs 1 '
+               'for those)')
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -352,6 +382,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--one', nargs=2, metavar=('TASK', 'SEED'), default=None,
                         help=argparse.SUPPRESS)
     parser.add_argument('--output', default=None, help=argparse.SUPPRESS)
+    parser.add_argument('--side-by-side', type=int, default=1, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -369,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.one:
         task, seed = args.one
         result = one_run(task, int(seed), Path(args.output), args.sets, args.epochs,
-                         args.reuse)
+                         args.reuse, args.side_by_side)
         print(json.dumps(result))
         return 0
     out = Path(args.out) if args.out else RESULTS_DIR

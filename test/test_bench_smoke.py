@@ -233,6 +233,8 @@ def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path
         assert 0.0 <= run['test_success_rate'] <= 1.0
         assert run['epochs'] == len(run['curve']) == 1
         assert run['result_checkpoint'].startswith('epoch_')
+        assert run['side_by_side'] == 2
+    assert any('2 of 2 runs trained beside other runs' in n for n in data['notes'])
     figures = data['figures']
     assert figures['box_reach_runs'] == 2 and 'box_reach_median_first_epoch' in figures
     assert {t['key'] for t in data['targets']} >= {'box_reach_worst_test_success',
@@ -256,7 +258,9 @@ def test_a_seed_sweep_reuses_only_finished_runs_of_the_same_command(tmp_path: Pa
              '1', '--out', str(out), '--keep', str(keep), '--reuse')
     done = _python(*sweep)
     assert done.returncode == 0, done.stderr[-2000:]
-    first = _strict_json(out / 'seeds.json')['details']['runs'][0]
+    data = _strict_json(out / 'seeds.json')
+    first = data['details']['runs'][0]
+    assert first['side_by_side'] == 1 and not any('beside' in n for n in data['notes'])
     (summary,) = keep.rglob('summary.json')
     written = summary.stat().st_mtime_ns
 
@@ -266,6 +270,16 @@ def test_a_seed_sweep_reuses_only_finished_runs_of_the_same_command(tmp_path: Pa
     assert list(keep.rglob('summary.json')) == [summary]  # tested again, not trained again
     assert summary.stat().st_mtime_ns == written
     assert again == first
+
+    # the times are those of the training, so a run that does not say how it trained is not
+    # labelled idle by this command's --jobs 1
+    (summary.parent / 'seeds_sweep.json').unlink()
+    done = _python(*sweep)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = _strict_json(out / 'seeds.json')
+    assert data['details']['runs'][0]['side_by_side'] is None
+    assert any('1 of 1 runs trained beside other runs (1 of them reused from a sweep that did '
+               'not record it)' in n for n in data['notes'])
 
     done = _python(*sweep, '--set', 'learner.noise_std=0.3')  # another command: trained anew
     assert done.returncode == 0, done.stderr[-2000:]
