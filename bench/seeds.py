@@ -24,7 +24,8 @@ do, so the idle figures come from ``--jobs 1``), and reports:
   included;
 * the success of the run's result (the checkpoint the run directory resolves to, chosen by
   validation) on a fresh test evaluation of 100 episodes with a seed no part of training saw;
-* the lowest evaluation and the largest drop after first reaching 0.9;
+* the lowest evaluation and the largest drop after first reaching 0.9 (in the summary's
+  worst, a seed that never reaches 0.9 counts as 0.0: it did not hold the bar);
 
 with a summary row (median, worst) per task and a figure of all seeds' success curves (median
 and spread). ``--set`` varies the configuration for studies, ``--tag`` keeps their results
@@ -232,8 +233,15 @@ def summarize(bench: Bench, task: str, runs: Sequence[dict[str, Any]]) -> None:
     bench.figure(f'{task}_worst_s', _worst(column('seconds'), True))
     bench.figure(f'{task}_median_test_success', float(np.median(column('test_success_rate'))))
     bench.figure(f'{task}_worst_test_success', min(column('test_success_rate')))
+    # A seed that never reaches the bar has not held it: it counts as 0.0 here, so that the
+    # floor fails on it, and the note says that this 0.0 is no evaluation that was measured.
     lows = [r['lowest_after'] if r['lowest_after'] is not None else 0.0 for r in runs]
     bench.figure(f'{task}_worst_lowest_after', min(lows))
+    missed = [r['seed'] for r in runs if r['first_epoch'] is None]
+    if missed:
+        bench.note(f'{task}: {len(missed)} of {len(runs)} runs never reached {SUCCESS_RATE} '
+                   f'(seeds {", ".join(map(str, missed))}); their lowest evaluation after it '
+                   'counts as 0.0 in the worst, which is no measured evaluation')
     bench.figure(f'{task}_worst_largest_drop', _worst(column('largest_drop'), True))
     bench.target(f'{task}_worst_test_success', '>=', SUCCESS_RATE,
                  f'{task}: test success of the result checkpoint, every seed', missing_fails=True)

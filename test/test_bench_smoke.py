@@ -252,6 +252,30 @@ def test_quick_seed_sweep_reports_every_seed_and_draws_the_curves(tmp_path: Path
     assert text.count('| `box_reach` | ') == 2  # one row per seed
 
 
+def test_a_seed_that_never_reaches_the_bar_fails_the_floor_and_is_named() -> None:
+    from bench.result import Bench
+    from bench.seeds import summarize
+
+    def run(seed: int, first: int | None, lowest: float | None) -> dict[str, Any]:
+        return {'seed': seed, 'first_epoch': first, 'seconds': None, 'lowest_after': lowest,
+                'largest_drop': None, 'test_success_rate': 0.95}
+
+    bench = Bench('seeds', quick=True)
+    summarize(bench, 'box_reach', [run(0, 5, 0.93), run(1, 7, 0.88)])
+    assert bench.figures['box_reach_worst_lowest_after'] == 0.88 and not bench.notes
+
+    bench = Bench('seeds', quick=True)
+    summarize(bench, 'box_reach', [run(0, 5, 0.93), run(4, None, None), run(6, None, None)])
+    assert bench.figures['box_reach_worst_lowest_after'] == 0.0
+    assert bench.figures['box_reach_reached_runs'] == 1
+    assert bench.notes == ['box_reach: 2 of 3 runs never reached 0.9 (seeds 4, 6); their lowest '
+                           'evaluation after it counts as 0.0 in the worst, which is no measured '
+                           'evaluation']
+    floor = next(t for t in bench.result()['targets']
+                 if t['key'] == 'box_reach_worst_lowest_after')
+    assert floor['passed'] is False
+
+
 def test_a_seed_sweep_reuses_only_finished_runs_of_the_same_command(tmp_path: Path) -> None:
     keep, out = tmp_path / 'runs', tmp_path / 'out'
     sweep = ('-m', 'bench.seeds', '--quick', '--tasks', 'box_reach', '--seeds', '3', '--jobs',
