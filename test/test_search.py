@@ -122,6 +122,30 @@ def test_a_search_that_used_its_share_stops_alone():
     assert (owners == 0).sum() <= 200 and (owners == 1).sum() > 1
 
 
+def test_covering_goes_on_beside_a_search_that_used_its_share():
+    # A search that never reaches its main goal uses up its share of the graph; the searches
+    # that did reach it must still spread over the goal region (this once stopped all covering
+    # on planar_hand and hand_cube, whose searches do not all reach the flip or the turn).
+    params = ParameterContainer('box_push', {'seed': 0, 'planner.max_main_nodes': 1000})
+    plant = MujocoPlant(params)
+    graph = Graph(plant, params, searches=2)
+    planner = Planner(plant, graph, params)
+    assert planner.search().reached == [True, True]
+    with pytest.warns(RuntimeWarning, match='search 1 used its 1000 nodes'):
+        while planner.extend(torch.tensor([False, True])):
+            pass
+    assert planner.exhausted.tolist() == [False, True] and planner.full
+
+    def owned() -> list[int]:
+        owners = graph.search_indices[:graph.num_nodes]
+        return [int((owners == index).sum()) for index in range(2)]
+
+    before = owned()
+    planner.cover(32)
+    after = owned()
+    assert after[0] > before[0] and after[1] == before[1]
+
+
 def test_several_searches_extend_only_the_active_ones():
     params = ParameterContainer('box_push', {'seed': 0, 'planner.max_main_nodes': 200})
     plant = MujocoPlant(params)

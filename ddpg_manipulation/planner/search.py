@@ -204,7 +204,10 @@ class Planner:
         started = time.perf_counter()
         bar = self._bar(goals_per_search, f'cover {p.task_name}', unit='goal')
         for _ in range(goals_per_search):
-            if self.full or not (self._main_reached() & ~self.exhausted).any():
+            # Not `self.full`: it says only that the last step's searches had no room, and a
+            # search that never reached its main goal may have used its share while those that
+            # did still have theirs to spread from.
+            if not (self._main_reached() & ~self.exhausted).any():
                 break
             goals = self.plant.sample_goal_states(self.graph.searches, self.generator)
             self._set_sub_goals(goals)
