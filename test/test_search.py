@@ -137,8 +137,7 @@ def test_covering_goes_on_beside_a_search_that_used_its_share():
     assert planner.exhausted.tolist() == [False, True] and planner.full
 
     def owned() -> list[int]:
-        owners = graph.search_indices[:graph.num_nodes]
-        return [int((owners == index).sum()) for index in range(2)]
+        return torch.bincount(graph.search_indices[:graph.num_nodes], minlength=2).tolist()
 
     before = owned()
     planner.cover(32)
