@@ -306,10 +306,6 @@ class Parameters:
         64, 'goals per search the graph is spread over after the search', POSITIVE)
     planner_demonstration_hold: int = key(
         10, 'steps of holding still appended while still a success', NON_NEGATIVE)
-    planner_demonstration_node: Literal['shortest', 'closest'] = key(
-        'shortest', 'where a demonstration ends, among the nodes that settle in its goal: '
-        '`shortest` at the end of the shortest path (often at the edge of the success distance), '
-        '`closest` at the node closest to the goal (the path goes the whole way)')
     planner_hold_targets: bool = key(
         False, 'how a demonstration holds still: `false` with zero relative actions (the '
         'actuator targets follow the joints where they are), `true` keeping the targets where '

@@ -207,34 +207,3 @@ def test_holding_targets_keeps_a_squeeze_that_a_zero_action_lets_go():
     torch.testing.assert_close(results[False], torch.tensor([0.0, 0.25, 1.2, 1.4, -1.2, -1.4]))
     assert ParameterContainer('floating_hand').planner_hold_targets
     assert not ParameterContainer('planar_hand').planner_hold_targets
-
-
-def test_closest_demonstrations_end_nearer_their_goals_by_longer_paths(box_push_graph: Graph):
-    graph = box_push_graph
-    plant, params = graph.plant, graph.params
-    generator = graph.demonstrations.generator
-    drawn = generator.get_state()
-
-    def ends(node: str) -> tuple[torch.Tensor, torch.Tensor]:
-        # The same goals and roots for both choices: only the node taken differs.
-        generator.set_state(drawn)
-        params.planner_demonstration_node = node
-        relative, lengths = [], []
-        for _ in range(20):
-            demo = graph.sample_demonstration()
-            start, goal = demo['states'][0], demo['goal_states'][0]
-            relative.append(plant.scaled_distances_to(demo['next_states'][-1], goal)
-                            / plant.scaled_distances_to(start, goal))
-            lengths.append(demo.batch_size[0])
-        return torch.stack(relative), torch.tensor(lengths)
-
-    try:
-        shortest, shortest_lengths = ends('shortest')
-        closest, closest_lengths = ends('closest')
-    finally:
-        params.planner_demonstration_node = 'shortest'
-    assert (closest < params.learner_final_success_distance).all()
-    assert (closest <= shortest + 1e-4).all()
-    assert (closest_lengths >= shortest_lengths).all()
-    nearer = closest < shortest - 1e-3
-    assert nearer.any() and (closest_lengths[nearer] > shortest_lengths[nearer]).all()

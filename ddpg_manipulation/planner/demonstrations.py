@@ -78,14 +78,13 @@ class DemonstrationSampler:
         Trace a path in the graph from a sampled start to a freshly sampled goal.
 
         A goal is sampled in the task's goal bounds. Preferred are nodes that, followed by
-        ``planner.demonstration_hold`` steps of holding still (:meth:`hold_actions`), come to rest
-        within ``learner.final_success_distance`` of it, relative to their own root as the learner
-        measures it (see :meth:`settle`): a root is drawn at random among those with such a node,
-        and of its nodes the one with the shortest path (``planner.demonstration_node``
-        ``shortest``) or the one closest to the goal (``closest``). The demonstration is the path
-        from the root to the node plus the holding steps, labelled with the sampled goal: a success
-        by the learner's own measure at its end, where the learner's episodes are judged. If no
-        node settles in the goal, the stillest node that meets it in passing is used (no holding
+        ``planner.demonstration_hold`` steps of holding still (:meth:`hold_actions`), come to
+        rest within ``learner.final_success_distance`` of it, relative to their own root as the
+        learner measures it (see :meth:`settle`): a root is drawn at random among those with
+        such a node, and its shortest one taken. The demonstration is the path from the root to
+        the node plus the holding steps, labelled with the sampled goal: a success by the
+        learner's own measure at its end, where the learner's episodes are judged. If no node
+        settles in the goal, the stillest node that meets it in passing is used (no holding
         steps); if none meets it after a few fresh goals, the closest node to the last goal
         (counted in :attr:`missed`).
 
@@ -164,11 +163,7 @@ class DemonstrationSampler:
             relative = self._relative(near, settled[near], goal)
             hits = relative < self.success_distance
             if hits.any():
-                # Depth counts whole steps and the relative distance stays below one: `shortest`
-                # breaks ties between equally short paths by closeness.
-                closest = self.params.planner_demonstration_node == 'closest'
-                scores = relative if closest else graph.depths[near].float() + relative
-                node = self._pick(near, hits, scores)
+                node = self._pick(near, hits, graph.depths[near].float() + relative)
                 return self._demonstration(node, goal, self.params.planner_demonstration_hold)
         ids = torch.arange(graph.searches, graph.num_nodes)  # every node but the roots
         for _ in range(self.attempts):
