@@ -42,7 +42,7 @@ import torch
 from bench.learners import make_learner, make_params, REFERENCE_EPOCH, REFERENCE_NETWORK, TASKS
 from bench.machine import torch_threads
 from bench.result import Bench
-from bench.timing import median, time_calls
+from bench.timing import median, planning_seconds, time_calls
 
 NAME = 'gpu'
 TARGET_UPDATES_PER_S = 2000.0
@@ -132,7 +132,7 @@ def seconds_to_success(task: str, device: str, cap_minutes: float) -> dict[str, 
         (summary_path,) = Path(output).rglob('summary.json')
         summary = json.loads(summary_path.read_text())
         history = json.loads((summary_path.parent / 'history.json').read_text())
-    seconds = (summary.get('planning') or {}).get('seconds', 0.0)
+    seconds = planning_seconds(summary)
     for metrics in history:
         seconds += metrics['epoch_time']
         if metrics['success_rate'] >= SUCCESS_RATE:

@@ -52,7 +52,7 @@ import numpy as np
 from bench import RESULTS_DIR
 from bench.learners import QUICK_TRAINING, TASKS
 from bench.result import Bench, write_result
-from bench.timing import median_or_none
+from bench.timing import median_or_none, planning_seconds
 
 NAME = 'seeds'
 SUCCESS_RATE = 0.9
@@ -180,7 +180,7 @@ def curve_figures(history: Sequence[dict[str, Any]], summary: dict[str, Any]) ->
     """
     success = [h['success_rate'] for h in history]
     first = next((i for i, s in enumerate(success) if s >= SUCCESS_RATE), None)
-    planning = (summary.get('planning') or {}).get('seconds', 0.0)
+    planning = planning_seconds(summary)
     figures: dict[str, Any] = {'first_epoch': None, 'seconds': None, 'lowest_after': None,
                                'largest_drop': None, 'final': success[-1] if success else None,
                                'planning_s': planning, 'epochs': len(success)}

@@ -59,6 +59,21 @@ def median_or_none(values: Sequence[float | None]) -> float | None:
     return None if math.isinf(middle) else middle
 
 
+def planning_seconds(summary: dict[str, Any]) -> float:
+    """
+    Seconds a training run spent building its demonstration graph, from its ``summary.json``.
+
+    ``train`` records the graph's search, covering and settling apart (``planning``:
+    ``search_s``, ``cover_s``, ``settle_s``); a run without demonstrations planned for 0 s.
+
+    :param summary: The run's ``summary.json``.
+
+    :returns: The sum of the three.
+    """
+    planning = summary.get('planning') or {}
+    return float(sum(planning.get(part, 0.0) for part in ('search_s', 'cover_s', 'settle_s')))
+
+
 def timed(fn: Callable[[], Any]) -> float:
     """
     Time one call.

@@ -59,3 +59,17 @@ def test_ninety_of_a_hundred_reach_the_benchmarks_bar() -> None:
     assert rate >= SUCCESS_RATE
     history = [{'success_rate': s, 'epoch_time': 1.0} for s in (0.5, rate, 1.0)]
     assert curve_figures(history, {})['first_epoch'] == 2
+
+
+def test_the_time_to_success_counts_the_planning() -> None:
+    # summary.json records the graph's search, covering and settling apart; read as one
+    # 'seconds' key that it never had, the planning counted 0 s in every sweep.
+    from bench.seeds import curve_figures
+
+    history = [{'success_rate': s, 'epoch_time': 10.0} for s in (0.2, 0.95)]
+    summary = {'planning': {'searches': 4, 'search_s': 100.0, 'cover_s': 48.0,
+                            'settle_s': 75.0, 'nodes': 82330}}
+    figures = curve_figures(history, summary)
+    assert figures['planning_s'] == 223.0
+    assert figures['seconds'] == 243.0
+    assert curve_figures(history, {'planning': None})['seconds'] == 20.0
