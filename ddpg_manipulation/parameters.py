@@ -236,8 +236,9 @@ class Parameters:
     learner_replay_capacity: int = key(10000, 'replay buffer size in trajectories', POSITIVE)
     learner_her_probability: float = key(
         0.0, 'probability to relabel a sampled goal with a future state', UNIT_INTERVAL)
-    learner_reward_type: Literal['sparse', 'dense'] = key(
-        'sparse', '`sparse` (-1 until success) or `dense` (-clipped rel. distance)')
+    learner_reward_type: Literal['sparse', 'dense', 'mixed'] = key(
+        'sparse', '`sparse` (-1 until success), `dense` (-clipped rel. distance) or `mixed` '
+        '(their mean: graded everywhere, a step at success)')
     learner_final_success_distance: float = key(
         0.05, 'relative distance counted as success', POSITIVE)
     learner_terminate_on_success: bool = key(

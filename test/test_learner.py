@@ -39,7 +39,7 @@ def test_policy_rollout_batches_environments(make_learner):
     assert learner.state_norm.count.item() == 60  # next states and goals
 
 
-def test_sparse_and_dense_rewards(make_learner):
+def test_sparse_dense_and_mixed_rewards(make_learner):
     learner = make_learner()
     start = torch.tensor([[9.0, 0.0, 0.0, 0.0]] * 3)
     goal = torch.tensor([[9.0, 2.0, 0.0, 0.0]] * 3)
@@ -52,6 +52,11 @@ def test_sparse_and_dense_rewards(make_learner):
     dense = make_learner(**{'learner.reward_type': 'dense'})
     rewards, terminated = dense.reward_function(start, current, goal)
     torch.testing.assert_close(rewards, torch.tensor([-0.005, -0.5, -1.0]))
+    mixed = make_learner(**{'learner.reward_type': 'mixed'})
+    rewards, terminated = mixed.reward_function(start, current, goal)
+    # Half of each: a success pays half a step more than the dense distance alone would.
+    torch.testing.assert_close(rewards, torch.tensor([-0.0025, -0.75, -1.0]))
+    torch.testing.assert_close(terminated, torch.tensor([1.0, 0.0, 0.0]))
 
 
 def test_preprocess_sample_shapes_and_normalized_actions(make_learner):

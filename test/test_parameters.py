@@ -97,7 +97,7 @@ def test_the_type_checker_sees_declared_types() -> None:
     assert_type(params.learner_tau, float)
     assert_type(params.action_range, list[float])
     assert_type(params.learner_use_planner, bool)
-    assert_type(params.learner_reward_type, Literal['sparse', 'dense'])
+    assert_type(params.learner_reward_type, Literal['sparse', 'dense', 'mixed'])
     assert_type(params.learner_device, str)
     assert_type(params.seed, int)
     assert_type(params.actuated_qpos, list[int])

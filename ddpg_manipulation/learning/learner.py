@@ -184,16 +184,22 @@ class Learner(CheckpointVerbs):
         Learner reward function.
 
         Sparse: -1 until the relative distance is below ``learner_final_success_distance``, then
-        0. Dense: minus the relative distance clipped to [0, 1].
+        0. Dense: minus the relative distance clipped to [0, 1]. Mixed: the mean of the two, so
+        the reward grades every step and still steps up by half at the success distance.
 
         :returns: Rewards and terminated flags (1.0 where the goal is reached), shape (batch,).
         """
         distances = self.relative_distances_to(start_states, current_states, goal_states)
         terminated = (distances < self.params.learner_final_success_distance).float()
+        sparse = terminated - 1.0
+        dense = -distances.clamp(0.0, 1.0)
         if self.params.learner_reward_type == 'sparse':
-            rewards = terminated - 1.0
+            rewards = sparse
+        elif self.params.learner_reward_type == 'dense':
+            rewards = dense
         else:
-            rewards = -distances.clamp(0.0, 1.0)
+            # The mean, not the sum: rewards stay in [-1, 0], within the critic's value bound.
+            rewards = 0.5 * (sparse + dense)
         return rewards, terminated
 
     # -- experience ------------------------------------------------------------------------
