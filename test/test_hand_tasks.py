@@ -200,5 +200,5 @@ def test_learning_with_her_on_free_joint_states(tmp_path):
     negated[:, 3:7] = -negated[:, 3:7]
     rewards, done = learner.reward_function(data['start_states'][:1], data['next_states'][:1],
                                             negated)
-    assert params.learner_reward_type == 'dense'  # minus the relative distance: about 0 here
+    assert params.learner_reward_type == 'mixed'  # minus half the relative distance: about 0
     assert rewards.item() == pytest.approx(0.0, abs=1e-6) and done.item() == 1.0
