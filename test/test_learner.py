@@ -54,7 +54,7 @@ def test_sparse_dense_and_mixed_rewards(make_learner):
     torch.testing.assert_close(rewards, torch.tensor([-0.005, -0.5, -1.0]))
     mixed = make_learner(**{'learner.reward_type': 'mixed'})
     rewards, terminated = mixed.reward_function(start, current, goal)
-    # Half of each: a success pays half a step more than the dense distance alone would.
+    # Half of each: -0.5 until success, plus minus half the clipped distance.
     torch.testing.assert_close(rewards, torch.tensor([-0.0025, -0.75, -1.0]))
     torch.testing.assert_close(terminated, torch.tensor([1.0, 0.0, 0.0]))
 

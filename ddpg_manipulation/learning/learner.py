@@ -192,15 +192,13 @@ class Learner(CheckpointVerbs):
         distances = self.relative_distances_to(start_states, current_states, goal_states)
         terminated = (distances < self.params.learner_final_success_distance).float()
         sparse = terminated - 1.0
-        dense = -distances.clamp(0.0, 1.0)
         if self.params.learner_reward_type == 'sparse':
-            rewards = sparse
-        elif self.params.learner_reward_type == 'dense':
-            rewards = dense
-        else:
-            # The mean, not the sum: rewards stay in [-1, 0], within the critic's value bound.
-            rewards = 0.5 * (sparse + dense)
-        return rewards, terminated
+            return sparse, terminated
+        dense = -distances.clamp(0.0, 1.0)
+        if self.params.learner_reward_type == 'dense':
+            return dense, terminated
+        # The mean, not the sum: rewards stay in [-1, 0], within the critic's value bound.
+        return 0.5 * (sparse + dense), terminated
 
     # -- experience ------------------------------------------------------------------------
 
