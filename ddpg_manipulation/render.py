@@ -603,9 +603,36 @@ def render_trajectories(
         return write_video(frames(), path, fps)
 
 
+def strip_steps(distances: np.ndarray, threshold: float, frames: int,
+                motion: bool = False) -> np.ndarray:
+    """
+    Choose the states of an episode that a frame strip shows.
+
+    :param distances: Relative distance of each state to the goal, shape (steps + 1,).
+    :param threshold: The success distance.
+    :param frames: Number of frames (at least 2).
+    :param motion: Space all frames but the last over the motion, from the start to the state
+        from which the episode stays within ``threshold``, and show the last state in the last
+        frame (a policy that turns the cube in its first seconds and then holds it would
+        otherwise show the turn in one frame and the holding in the rest). Where the episode never
+        stays within ``threshold``, or is there from the start, the frames span the episode.
+
+    :returns: Sorted state indices, from 0 to the last state.
+    """
+    last = len(distances) - 1
+    if motion:
+        outside = np.flatnonzero(np.asarray(distances) >= threshold)
+        settled = int(outside[-1]) + 1 if len(outside) else 0
+        if 0 < settled < last:
+            steps = np.linspace(0, settled, frames - 1).round().astype(int)
+            return np.unique(np.append(steps, last))
+    return np.unique(np.linspace(0, last, frames).round().astype(int))
+
+
 def render_frame_strip(
     params: Any, states: Any, goal: Any, path: str | os.PathLike, frames: int = 5,
     width: int | None = None, height: int | None = None, camera: str | None = None,
+    motion: bool = False,
 ) -> Path:
     """
     Render a few frames of one episode, start to end, into one PNG.
@@ -617,11 +644,14 @@ def render_frame_strip(
     :param states: States of one episode, shape (steps + 1, nx) (or (1, steps + 1, nx)).
     :param goal: Its goal, shape (nx,).
     :param path: Destination PNG.
-    :param frames: Number of frames, evenly spaced from the first to the last state.
+    :param frames: Number of frames, evenly spaced from the first to the last state (but see
+        ``motion``).
     :param width: Width of one frame (default from the scene's shape: 320, or 640 if stacked).
     :param height: Height of one frame (default from the scene's shape: 240, or less if stacked).
     :param camera: Named model camera (default the task's ``model.camera``, else a fitted free
         camera).
+    :param motion: Space the frames over the motion rather than the whole episode
+        (``strip_steps``).
 
     :returns: The PNG path.
     """
@@ -636,7 +666,7 @@ def render_frame_strip(
     states, goal = states[0], goals[0]
     distances = relative_distances(params, states[None], goal[None])[0]
     threshold = float(params.learner_final_success_distance)
-    steps = np.unique(np.linspace(0, states.shape[0] - 1, frames).round().astype(int))
+    steps = strip_steps(distances, threshold, frames, motion)
     shown = np.concatenate([states, goal[None]])
     camera = task_camera(params, camera)
     default_width, default_height, wide = frame_size(params, shown, '.png')

@@ -26,7 +26,9 @@ Usage (headless; see ddpg_manipulation/render.py for the GL set-up)::
 
 Each policy is evaluated on seeded episodes and one is drawn as a strip of frames from start to
 end, goal as a translucent ghost, through the task's camera (``model.camera``) where it names
-one: the first successful episode, else the one that came closest.
+one: the first successful episode, else the one that came closest. ``--motion`` spaces the
+frames over the motion instead (the hands: the flip or the turn takes the first few seconds of an
+episode that then holds the object).
 The strip is named after the checkpoint's task (``<task>_rollout.png``), whatever flag brought
 it, so a picture is never labelled with the wrong task. ``--curve`` draws ``learning_curve.png``
 from the runs' ``history.json`` (two runs: overlaid, e.g. with and without demonstrations).
@@ -76,6 +78,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                              '%(default)s)')
     parser.add_argument('--frames', type=int, default=5,
                         help='frames per strip (default: %(default)s)')
+    parser.add_argument('--motion', action='store_true',
+                        help='space the frames over the motion: from the start to the state '
+                             'from which the episode stays successful, the last frame at its end')
     parser.add_argument('--max-kib', type=int, default=290,
                         help='size limit of each PNG in KiB (default: %(default)s)')
     args = parser.parse_args(argv)
@@ -120,7 +125,8 @@ def shrink_png(path: Path, max_bytes: int) -> Path:
         scale *= 0.7071
 
 
-def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int) -> dict:
+def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int,
+                  motion: bool = False) -> dict:
     """
     Evaluate a checkpoint and draw one episode as a frame strip.
 
@@ -128,6 +134,7 @@ def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int) -> 
     :param output: Directory of the PNG.
     :param episodes: Evaluation episodes to choose from.
     :param frames: Frames in the strip.
+    :param motion: Space the frames over the motion (``render.strip_steps``).
 
     :returns: What was drawn: task, file, episode, its final relative distance and success.
     """
@@ -143,7 +150,8 @@ def rollout_strip(checkpoint: str, output: Path, episodes: int, frames: int) -> 
     successes = (distances < params.learner_final_success_distance).nonzero().flatten()
     episode = int(successes[0]) if len(successes) else int(distances.argmin())
     path = render_frame_strip(params, result.states[episode], result.goals[episode],
-                              output / f'{params.task_name}_rollout.png', frames=frames)
+                              output / f'{params.task_name}_rollout.png', frames=frames,
+                              motion=motion)
     return {'task': params.task_name, 'checkpoint': policy.metadata['path'], 'file': str(path),
             'episode': episode, 'relative_distance': float(distances[episode]),
             'success': bool(len(successes)), 'success_rate': result.success_rate}
@@ -183,7 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     made = []
     try:
         for checkpoint in args.policies:
-            made.append(rollout_strip(checkpoint, output, args.episodes, args.frames))
+            made.append(rollout_strip(checkpoint, output, args.episodes, args.frames,
+                                      args.motion))
         if args.curve:
             made.append(learning_curve(args.curve, output))
     except (CheckpointError, ConfigError, PolicyFileError, RenderError) as error:

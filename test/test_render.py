@@ -120,6 +120,17 @@ def test_videos_and_strip_are_written_atomically(backend: str, writers: None,
     assert sorted(p.name for p in tmp_path.iterdir()) == ['hand.gif', 'hand.mp4', 'strip.png']
 
 
+def test_strip_steps_span_the_episode_or_its_motion() -> None:
+    # Within the success distance 0.2 from state 3 on, after passing through it at state 1.
+    distances = np.array([1.0, 0.1, 0.6, 0.15, 0.1, 0.12, 0.1, 0.1, 0.1, 0.1, 0.1])
+    assert render.strip_steps(distances, 0.2, 5).tolist() == [0, 2, 5, 8, 10]
+    assert render.strip_steps(distances, 0.2, 5, motion=True).tolist() == [0, 1, 2, 3, 10]
+    assert render.strip_steps(distances, 0.2, 2, motion=True).tolist() == [0, 10]
+    # Never settled, or settled only at the end, or from the start: the whole episode.
+    for never in (np.full(11, 0.5), np.append(np.full(10, 0.5), 0.1), np.full(11, 0.1)):
+        assert render.strip_steps(never, 0.2, 3, motion=True).tolist() == [0, 5, 10]
+
+
 def test_bad_render_requests_are_clear_errors(backend: str, tmp_path: Path) -> None:
     params = ParameterContainer('box_push')
     states = np.zeros((1, 3, params.state_dimension))
