@@ -262,7 +262,8 @@ class Parameters:
     learner_threads: int = key(
         0, 'torch intra-op threads. 0 = adapt: the cores this process may use while they are '
         'free, fewer while another process competes for them (measured every cycle; results do '
-        'not depend on it). With 0, the MuJoCo rollout threads follow the same count unless '
+        'not depend on it, except with 5 to 7 actions, as floating_hand: see '
+        'docs/performance.md). With 0, the MuJoCo rollout threads follow the same count unless '
         '`model.nthread` fixes it', NON_NEGATIVE)
     learner_device: str = key(
         'auto', 'torch device for the networks, replay storage and updates (`auto`: CUDA if '

@@ -21,7 +21,8 @@ a CPU-bound neighbour, two threads update three times slower than alone, one thr
 twice. :class:`ThreadGovernor` therefore measures the update speed every cycle and keeps the
 thread count that is fastest now. Results do not depend on the count (the tests check that
 training with one and with two threads gives the same weights), so adapting costs no
-reproducibility.
+reproducibility; except with 5 to 7 actions, whose output layer's gradient MKL sums differently
+on two threads (docs/performance.md).
 """
 
 from __future__ import annotations
