@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from tensordict import TensorDict
 import torch
 
-from ddpg_manipulation.planner.threads import single_threaded
+from ddpg_manipulation.sim.threads import single_threaded
 from ddpg_manipulation.transitions import trajectory_transitions
 
 if TYPE_CHECKING:

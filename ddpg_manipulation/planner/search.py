@@ -50,8 +50,8 @@ import torch
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.planner.action_sampler import ActionSampler, STRATEGIES
 from ddpg_manipulation.planner.graph import Graph
-from ddpg_manipulation.planner.threads import single_threaded
 from ddpg_manipulation.sim.plant import MujocoPlant
+from ddpg_manipulation.sim.threads import single_threaded
 
 
 @dataclass

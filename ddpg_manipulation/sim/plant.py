@@ -27,6 +27,7 @@ import torch
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.sim.actions import ActionSpace, first_order_hold
 from ddpg_manipulation.sim.state_space import StateSpace
+from ddpg_manipulation.sim.threads import single_threaded
 
 
 def usable_cores() -> int:
@@ -197,9 +198,13 @@ class MujocoPlant:
         relative = torch.empty(batch, length, self.action_dimension)
         states[:, 0] = start_states
         previous_end = None
-        for t in range(length):
-            relative[:, t] = self.actions.relative_actions(act(states[:, t], goal_states))
-            states[:, t + 1], previous_end = self.step(states[:, t], relative[:, t], previous_end)
+        # The torch work between MuJoCo calls is small, and on one thread its result does not
+        # depend on the thread count the updates run with (docs/performance.md).
+        with single_threaded():
+            for t in range(length):
+                relative[:, t] = self.actions.relative_actions(act(states[:, t], goal_states))
+                states[:, t + 1], previous_end = self.step(
+                    states[:, t], relative[:, t], previous_end)
         return states, relative
 
     # -- distances and sampling ------------------------------------------------------------

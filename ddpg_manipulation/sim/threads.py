@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""How many torch threads the planner's small tensor operations run on: one."""
+"""How many torch threads small tensor work runs on: one (planner operations, rollout steps)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ def single_threaded() -> Iterator[None]:
     """
     Run torch on one intra-op thread inside the block, then restore the previous count.
 
-    The planner's tensors are small (thousands of rows, a few columns): a second thread cannot
-    speed them up, and on a loaded machine the hand-over between threads made single operations
-    a thousand times slower than on one thread (measured: 50 ms instead of 50 us).
+    The planner's tensors are small (thousands of rows, a few columns), and so is an action
+    step of a rollout (one actor call on a few to a hundred states): a second thread cannot
+    speed them up. On a loaded machine the hand-over between threads made single planner
+    operations a thousand times slower than on one thread (measured: 50 ms instead of 50 us),
+    and on the idle machine hand_cube's actor inference took 4.5 s of an epoch on two threads
+    against 1.9 s on one (docs/performance.md).
     """
     previous = torch.get_num_threads()
     if previous != 1:
