@@ -260,7 +260,7 @@ class Parameters:
     learner_checkpoint_every: int = key(
         1, 'epochs between checkpoints (the last epoch is always saved)', POSITIVE)
     learner_threads: int = key(
-        0, 'torch intra-op threads. 0 = adapt: the cores this process may use while they are '
+        0, 'torch intra-op threads of the updates (rollout steps run on one). 0 = adapt: the cores this process may use while they are '
         'free, fewer while another process competes for them (measured every cycle; results do '
         'not depend on it, except with 5 to 7 actions, as floating_hand: see '
         'docs/performance.md). With 0, the MuJoCo rollout threads follow the same count unless '

@@ -118,6 +118,27 @@ def test_rollout_shapes(box_push):
     assert torch.allclose(relative, torch.full_like(relative, 0.4))
 
 
+def test_rollout_steps_run_on_one_torch_thread_and_restore_the_count(box_push):
+    # The actor call of a step is too small for two threads (docs/performance.md); on one its
+    # actions do not depend on the count the updates run with.
+    seen = []
+
+    def act(states: torch.Tensor, goals: torch.Tensor) -> torch.Tensor:
+        seen.append(torch.get_num_threads())
+        return torch.zeros(states.shape[0], 1)
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        box_push.rollout(act, box_push.sample_start_states(2, gen),
+                         box_push.sample_goal_states(2, gen), 3)
+        assert seen == [1, 1, 1]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
 def test_scaled_distance(box_push):
     states = torch.tensor([[9.0, 5.0, 1.0, 7.0]])
     goals = torch.tensor([[11.0, 0.0, 0.0, 0.0]])
