@@ -182,6 +182,9 @@ def test_diagnostic_values_are_strings_named_as_documented():
     assert values['demo_share'] == '0.2000' and values['epoch_time'] == '1.500'
     assert values['demonstrations_received'] == '4'
     assert all(isinstance(v, str) for v in values.values())
+    assert 'rollout_threads' not in values  # MuJoCo's count fixed: not reported
+    adapted = dict(diagnostic_values({**metrics, 'rollout_threads': 2}))
+    assert adapted['rollout_threads'] == '2' and adapted['threads'] == '1'
 
 
 # -- planner bridge ---------------------------------------------------------------------------

@@ -14,6 +14,8 @@
 
 """Thread governor: its choices, and training results that do not depend on the thread count."""
 
+import time
+
 import pytest
 import torch
 
@@ -138,8 +140,8 @@ def test_a_cycle_is_counted_and_its_updates_timed_per_update():
             pass
         assert threads.cycles == {2: 2}
         assert len(governor.recorded) == 1 and governor.recorded[0] >= 0.0
-        # The governor's answer is applied to torch and to the plant that follows it.
-        assert torch.get_num_threads() == 1 and plant.counts == [1]
+        # The governor's answer is applied to torch; the plant's rollouts have their own.
+        assert torch.get_num_threads() == 1 and plant.counts == []
         with pytest.raises(RuntimeError):
             with threads.cycle_updates(4):
                 raise RuntimeError('update failed')
@@ -147,6 +149,47 @@ def test_a_cycle_is_counted_and_its_updates_timed_per_update():
         assert threads.cycles == {2: 2, 1: 1} and threads.most_used() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_a_rollout_is_timed_per_step_and_sets_only_the_plant_count():
+    previous = torch.get_num_threads()
+    plant = FollowingPlant()
+    threads = TrainingThreads(0, 2, plant, plant_follows=True)
+    threads.start()
+    assert plant.counts == [2]  # all usable cores to begin with
+    threads.rollout_governor = governor = SlowGovernor()
+    try:
+        torch.set_num_threads(2)
+        with threads.cycle_rollout(0):  # nothing simulated: nothing to time
+            pass
+        assert governor.recorded == []
+        with threads.cycle_rollout(400):
+            time.sleep(0.02)
+        # The time per step reaches the rollout governor; its answer goes to the plant only.
+        assert len(governor.recorded) == 1 and governor.recorded[0] >= 0.02 / 400
+        assert plant.counts == [2, 1] and torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError):
+            with threads.cycle_rollout(400):
+                raise RuntimeError('rollout failed')
+        assert len(governor.recorded) == 1  # a failed rollout's time is not taken
+        # Counted by the governor's count (SlowGovernor keeps 2 while it answers 1).
+        assert threads.rollout_cycles == {2: 3} and threads.most_used_by_rollouts() == 2
+        threads.start_epoch()
+        assert threads.most_used_by_rollouts() == 2  # none yet: the governor's current count
+    finally:
+        torch.set_num_threads(previous)
+
+
+@pytest.mark.parametrize('requested, follows, adapt',
+                         [(1, True, True), (0, False, True), (0, True, False)])
+def test_rollout_threads_are_adapted_only_when_the_updates_adapt_and_the_task_lets_them(
+        requested, follows, adapt):
+    plant = FollowingPlant()
+    threads = TrainingThreads(requested, 2, plant, plant_follows=follows, adapt=adapt)
+    assert threads.rollout_governor is None and threads.most_used_by_rollouts() is None
+    with threads.cycle_rollout(100):
+        pass
+    assert plant.counts == []  # fixed by model.nthread, by --threads, or on a GPU run
 
 
 def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None) -> list:
@@ -159,6 +202,8 @@ def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None
     learner = build_learner(params, None, output_dir=tmp_path / f'runs{threads}', verbose=False,
                             save_local=False)
     learner.threads.governor = governor
+    if governor is not None:  # the rollouts switch as often, on their own governor
+        learner.threads.rollout_governor = ThreadGovernor(2, probe_every=1, recover_every=1)
     previous = torch.get_num_threads()
     try:
         learner.train(1)
@@ -166,6 +211,10 @@ def train_weights(tmp_path, threads: int, governor: ThreadGovernor | None = None
         torch.set_num_threads(previous)
     if governor is None:
         assert learner.history[-1]['threads'] == threads
+        assert 'rollout_threads' not in learner.history[-1]  # fixed, not adapted
+    else:
+        assert learner.threads.rollout_governor.switches >= 3
+        assert learner.history[-1]['rollout_threads'] in (1, 2)
     return [t.detach().clone() for t in (*learner.actor.action_net.parameters(),
                                          *learner.critic.critic_net.parameters())]
 

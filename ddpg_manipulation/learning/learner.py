@@ -413,7 +413,9 @@ class Learner(CheckpointVerbs):
         for _ in range(demos):
             self.graph_rollout()
         if p.learner_rollouts - demos > 0:
-            self._policy_rollout(p.learner_rollouts - demos)
+            episodes = p.learner_rollouts - demos
+            with self.threads.cycle_rollout(episodes * p.learner_trajectory_length):
+                self._policy_rollout(episodes)
         with self.threads.cycle_updates(p.learner_batches):
             if p.learner_batches > 0:
                 self.train_batches(p.learner_batches, p.learner_batch_size, p.learner_discount)

@@ -40,7 +40,8 @@ def epoch_metrics(
     :param epoch_time: Seconds the epoch took.
 
     :returns: ``epoch``, ``success_rate``, ``relative_distance``, ``demo_share`` (of the
-        transitions added this epoch), ``epoch_time``, ``replay_size``, ``threads`` and, with
+        transitions added this epoch), ``epoch_time``, ``replay_size``, ``threads`` (torch's,
+        of the updates), ``rollout_threads`` where a governor adapts MuJoCo's and, with
         validation, ``validation_success_rate`` and ``validation_distance``.
     """
     added = learner.demo_transitions + learner.policy_transitions
@@ -53,6 +54,9 @@ def epoch_metrics(
         'replay_size': len(learner.replay_buffer),
         'threads': learner.threads.most_used(),
     }
+    rollout_threads = learner.threads.most_used_by_rollouts()
+    if rollout_threads is not None:
+        metrics['rollout_threads'] = rollout_threads
     if validation is not None:
         metrics['validation_success_rate'], metrics['validation_distance'] = validation
     return metrics

@@ -15,14 +15,15 @@
 """
 How many threads training uses: all usable cores while they are free, fewer under contention.
 
-Torch's intra-op threads meet at a barrier after every operation. While another process keeps
-the cores busy, one of them is often descheduled and the others wait for it: on two cores with
-a CPU-bound neighbour, two threads update three times slower than alone, one thread less than
-twice. :class:`ThreadGovernor` therefore measures the update speed every cycle and keeps the
-thread count that is fastest now. Results do not depend on the count (the tests check that
-training with one and with two threads gives the same weights), so adapting costs no
-reproducibility; except with 5 to 7 actions, whose output layer's gradient MKL sums differently
-on two threads (docs/performance.md).
+Torch's intra-op threads meet at a barrier after every operation. While another process keeps the
+cores busy, one of them is often descheduled and the others wait for it: on two cores with a
+CPU-bound neighbour, two threads update three times slower than alone, one thread less than twice;
+MuJoCo's rollout threads meet after every action step. :class:`ThreadGovernor` therefore measures
+the speed every cycle and keeps the thread count that is fastest now, one governor for the updates
+and one for the rollouts, whose best counts differ. Results do not depend on the count (the tests
+check that training with one and with two threads gives the same weights), so adapting costs no
+reproducibility; except with 5 to 7 actions, whose output layer's gradient MKL sums differently on
+two threads (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -37,11 +38,11 @@ import torch
 
 class ThreadGovernor:
     """
-    Chooses the thread count of the next cycle from the measured time per update.
+    Chooses the thread count of the next cycle from the measured time per unit of work.
 
     The candidates are the usable cores halved down to one (8, 4, 2, 1); training starts with
     the most. Now and then one cycle runs with a neighbouring count (a probe), and whichever of
-    the two updated faster in its last cycle is kept. A probe comes every ``probe_every`` cycles
+    the two ran faster in its last cycle is kept. A probe comes every ``probe_every`` cycles
     while all cores are in use; every ``recover_every`` cycles while fewer are (so that the
     cores are taken back soon after a neighbour leaves); and at once when a cycle is
     ``slowdown`` times slower than the previous one with the same count (a neighbour started).
@@ -52,7 +53,7 @@ class ThreadGovernor:
     :param max_threads: Most threads to use (the usable cores).
     :param probe_every: Cycles between probes while running with ``max_threads``.
     :param recover_every: Cycles between probes while running with fewer.
-    :param slowdown: Ratio to the previous cycle's time per update that triggers a probe at once.
+    :param slowdown: Ratio to the previous cycle's time per unit that triggers a probe at once.
     :param max_backoff: Largest factor by which lost probes stretch the interval.
     """
 
@@ -82,9 +83,10 @@ class ThreadGovernor:
 
     def record(self, seconds_per_update: float) -> int:
         """
-        Take the time per update of the cycle just run; return the count for the next one.
+        Take the time per unit of the cycle just run; return the count for the next one.
 
-        :param seconds_per_update: Wall time of the cycle's updates divided by their number.
+        :param seconds_per_update: Wall time of the cycle's timed work divided by its units
+            (updates, or simulated action steps).
 
         :returns: The thread count for the next cycle.
         """
@@ -134,35 +136,44 @@ class ThreadedPlant(Protocol):
 
 class TrainingThreads:
     """
-    The torch and MuJoCo thread counts of a training run: fixed, or adapted by a governor.
+    The torch and MuJoCo thread counts of a training run: fixed, or adapted by governors.
 
-    With ``requested`` 0 on the CPU, a :class:`ThreadGovernor` picks the count cycle by cycle
-    from the measured time per update, and the plant's rollout threads follow it unless the task
-    fixes them (``plant_follows``). On a GPU the updates do not run on these threads, so their
-    time says nothing about contention: the count stays at ``max_threads``.
+    With ``requested`` 0 on the CPU, a :class:`ThreadGovernor` picks the torch count of the
+    updates cycle by cycle from their measured time per update, and another one the plant's
+    rollout threads from the measured time per simulated action step, unless the task fixes them
+    (``plant_follows`` false). Each count is chosen by the speed of the work it runs: hand_cube's
+    4 x 128 updates are about as fast on one thread as on two, its eight-episode rollouts half as
+    fast (docs/performance.md). On a GPU the updates do not run on these threads, so their time
+    says nothing about contention: both counts stay at ``max_threads``.
 
     :param requested: ``learner.threads``: a fixed count, or 0 to adapt.
     :param max_threads: The usable cores.
-    :param plant: The plant whose rollout threads follow an adapted count.
-    :param plant_follows: Whether they follow it (the task sets ``model.nthread`` 0).
+    :param plant: The plant whose rollout threads are adapted.
+    :param plant_follows: Whether they are (the task sets ``model.nthread`` 0).
     :param adapt: Whether adapting is possible (the updates run on the CPU).
     """
 
     def __init__(self, requested: int, max_threads: int, plant: ThreadedPlant,
                  plant_follows: bool, adapt: bool = True) -> None:
-        self.governor = (ThreadGovernor(max_threads) if requested == 0 and adapt else None)
+        adaptive = requested == 0 and adapt
+        self.governor = ThreadGovernor(max_threads) if adaptive else None
+        self.rollout_governor = (ThreadGovernor(max_threads) if adaptive and plant_follows
+                                 else None)
         self.fixed = requested if requested != 0 else max_threads
         self.plant = plant
-        self.plant_follows = plant_follows
         self.cycles: Counter[int] = Counter()  # cycles of the running epoch per thread count
+        self.rollout_cycles: Counter[int] = Counter()  # the same per rollout thread count
 
     def start(self) -> None:
-        """Apply the current count (at the start of ``train``)."""
+        """Apply the current counts (at the start of ``train``)."""
         self._use(self.governor.threads if self.governor is not None else self.fixed)
+        if self.rollout_governor is not None:
+            self.plant.set_threads(self.rollout_governor.threads)
 
     def start_epoch(self) -> None:
         """Forget the counts of the previous epoch."""
         self.cycles = Counter()
+        self.rollout_cycles = Counter()
 
     @contextmanager
     def cycle_updates(self, updates: int) -> Iterator[None]:
@@ -177,18 +188,43 @@ class TrainingThreads:
         if self.governor is not None and updates > 0:
             self._use(self.governor.record((time.perf_counter() - started) / updates))
 
+    @contextmanager
+    def cycle_rollout(self, steps: int) -> Iterator[None]:
+        """
+        Time a cycle's policy rollout per simulated step; its governor may change the count.
+
+        :param steps: Action steps simulated inside the ``with`` block (episodes x length).
+        """
+        if self.rollout_governor is None:
+            yield
+            return
+        self.rollout_cycles[self.rollout_governor.threads] += 1
+        started = time.perf_counter()
+        yield
+        if steps > 0:
+            self.plant.set_threads(
+                self.rollout_governor.record((time.perf_counter() - started) / steps))
+
     def most_used(self) -> int:
         """
-        Return the count most of the running epoch's cycles ran with.
+        Return the torch count most of the running epoch's cycles ran with.
 
         :returns: The thread count.
         """
         return self.cycles.most_common(1)[0][0] if self.cycles else torch.get_num_threads()
 
+    def most_used_by_rollouts(self) -> int | None:
+        """
+        Return the rollout count most of the running epoch's rollouts ran with, if adapted.
+
+        :returns: The thread count, or None where the rollout threads are not adapted.
+        """
+        if self.rollout_governor is None:
+            return None
+        if self.rollout_cycles:
+            return self.rollout_cycles.most_common(1)[0][0]
+        return self.rollout_governor.threads
+
     def _use(self, count: int) -> None:
         if torch.get_num_threads() != count:
             torch.set_num_threads(count)
-        # The plant's rollout threads wait on each other like torch's: they follow the
-        # governor, unless the task fixes their count.
-        if self.governor is not None and self.plant_follows:
-            self.plant.set_threads(count)

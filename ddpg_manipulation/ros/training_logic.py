@@ -143,6 +143,8 @@ def diagnostic_values(metrics: Mapping[str, Any], queue: Mapping[str, int] | Non
         # the torch thread count most of the epoch used (the governor drops it under contention)
         ('threads', str(metrics.get('threads', ''))),
     ]
+    if 'rollout_threads' in metrics:  # MuJoCo's count, where the governor adapts it too
+        values.append(('rollout_threads', str(metrics['rollout_threads'])))
     for key, value in (queue or {}).items():
         values.append((f'demonstrations_{key}', str(value)))
     return values
