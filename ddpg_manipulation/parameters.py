@@ -138,7 +138,8 @@ class Parameters:
 
     model_filename: str = key('', 'MJCF file, relative to the task YAML (required)')
     model_nthread: int = key(
-        0, 'MuJoCo rollout threads; 0 = the cores this process may use', NON_NEGATIVE)
+        0, 'MuJoCo rollout threads; 0 = the cores this process may use (in training with '
+        '`learner.threads` 0, fewer while another process competes for them)', NON_NEGATIVE)
     model_camera: str = key(
         '', 'camera of the model that `eval --render` and picture strips show; empty = a free '
         'camera fitted to the scene')
@@ -260,11 +261,12 @@ class Parameters:
     learner_checkpoint_every: int = key(
         1, 'epochs between checkpoints (the last epoch is always saved)', POSITIVE)
     learner_threads: int = key(
-        0, 'torch intra-op threads of the updates (rollout steps run on one). 0 = adapt: the cores this process may use while they are '
-        'free, fewer while another process competes for them (measured every cycle; results do '
-        'not depend on it, except with 5 to 7 actions, as floating_hand: see '
-        'docs/performance.md). With 0, the MuJoCo rollout threads follow the same count unless '
-        '`model.nthread` fixes it', NON_NEGATIVE)
+        0, 'torch intra-op threads of the updates (a rollout step runs on one). 0 = adapt: the '
+        'cores this process may use while they are free, fewer while another process competes '
+        'for them (measured every cycle; results do not depend on it, except with 5 to 7 '
+        'actions, as floating_hand: see docs/performance.md). With 0 on the CPU, the MuJoCo '
+        'rollout threads are adapted too, by their own speed, unless `model.nthread` fixes them',
+        NON_NEGATIVE)
     learner_device: str = key(
         'auto', 'torch device for the networks, replay storage and updates (`auto`: CUDA if '
         'available, else the CPU); MuJoCo always runs on the CPU',
