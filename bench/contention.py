@@ -22,10 +22,10 @@ time. Each thread setting runs in its own child process (``python -m bench.conte
 --child``), because OpenMP reads its wait policy once, when torch loads:
 
 - ``default_threads``: the task's settings (``learner.threads`` and ``model.nthread`` 0: the
-  usable cores, fewer while the thread governor measures that fewer update faster) and the
-  package's default wait (a short spin, ``GOMP_SPINCOUNT=3000``, set by
+  usable cores, fewer while the thread governors measure that fewer update, or simulate, faster)
+  and the package's default wait (a short spin, ``GOMP_SPINCOUNT=3000``, set by
   ``ddpg_manipulation/__init__.py`` unless the environment sets it);
-- ``fixed_threads``: all usable cores for torch and MuJoCo, never adapted (the governor off);
+- ``fixed_threads``: all usable cores for torch and MuJoCo, never adapted (the governors off);
 - ``omp_passive``: the task's settings with ``OMP_WAIT_POLICY=PASSIVE`` (no spinning at all);
 - ``one_thread``: one torch thread and one MuJoCo thread;
 - ``omp_active``: the task's settings with ``OMP_WAIT_POLICY=ACTIVE`` (idle OpenMP threads
@@ -121,10 +121,13 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
     timing = Paired()
 
     threads_chosen: list[int] = []
+    rollout_threads_chosen: list[int] = []
 
     def epoch() -> None:
         learner.train(1)
         threads_chosen.append(learner.history[-1]['threads'])
+        if 'rollout_threads' in learner.history[-1]:
+            rollout_threads_chosen.append(learner.history[-1]['rollout_threads'])
 
     def idle() -> None:
         timing.baseline.append(timed(epoch))
@@ -143,13 +146,17 @@ def child(variant: str, repeats: int, quick: bool) -> dict[str, Any]:
                 step()
     rollout_threads = learner.plant.nthread
     governor = learner.threads.governor
+    rollout_governor = learner.threads.rollout_governor
     learner.plant.close()
     return {'idle_s': timing.baseline, 'loaded_s': timing.subject, 'torch_threads': threads,
             'rollout_threads': rollout_threads,
-            # The thread governor (learner.threads 0): the count at the end of each epoch, in
-            # the order run, and how often it switched.
+            # The thread governors (learner.threads 0): the count most of each epoch used, in
+            # the order run, and how often they switched; the rollouts' where adapted.
             'threads_at_epoch_end': threads_chosen,
             'thread_switches': governor.switches if governor is not None else 0,
+            'rollout_threads_per_epoch': rollout_threads_chosen,
+            'rollout_thread_switches': (rollout_governor.switches
+                                        if rollout_governor is not None else 0),
             'omp_wait_policy': os.environ.get('OMP_WAIT_POLICY', 'unset'),
             'gomp_spincount': os.environ.get('GOMP_SPINCOUNT', 'unset')}
 

@@ -151,25 +151,28 @@ def test_a_cycle_is_counted_and_its_updates_timed_per_update():
         torch.set_num_threads(previous)
 
 
-def test_a_rollout_is_timed_per_step_and_sets_only_the_plant_count():
+def test_a_rollout_is_timed_per_step_of_a_full_batch_and_sets_only_the_plant_count():
     previous = torch.get_num_threads()
     plant = FollowingPlant()
     threads = TrainingThreads(0, 2, plant, plant_follows=True)
     threads.start()
     assert plant.counts == [2]  # all usable cores to begin with
-    threads.rollout_governor = governor = SlowGovernor()
+    threads.rollout_governor = governor = SlowGovernor()  # on 2 threads, answers 1
     try:
         torch.set_num_threads(2)
-        with threads.cycle_rollout(0):  # nothing simulated: nothing to time
+        with threads.cycle_rollout(0, 8, 50):  # demonstrations took every episode
             pass
         assert governor.recorded == []
-        with threads.cycle_rollout(400):
-            time.sleep(0.02)
-        # The time per step reaches the rollout governor; its answer goes to the plant only.
-        assert len(governor.recorded) == 1 and governor.recorded[0] >= 0.02 / 400
+        # Three of eight episodes on two threads: two rounds of the full batch's four, so the
+        # time per step of the full batch is twice the measured time per step.
+        with threads.cycle_rollout(3, 8, 50):
+            time.sleep(0.05)
+        assert len(governor.recorded) == 1
+        assert 2 * 0.05 / 50 <= governor.recorded[0] < 2 * 0.5 / 50
+        # The governor's answer goes to the plant only.
         assert plant.counts == [2, 1] and torch.get_num_threads() == 2
         with pytest.raises(RuntimeError):
-            with threads.cycle_rollout(400):
+            with threads.cycle_rollout(8, 8, 50):
                 raise RuntimeError('rollout failed')
         assert len(governor.recorded) == 1  # a failed rollout's time is not taken
         # Counted by the governor's count (SlowGovernor keeps 2 while it answers 1).
@@ -187,7 +190,7 @@ def test_rollout_threads_are_adapted_only_when_the_updates_adapt_and_the_task_le
     plant = FollowingPlant()
     threads = TrainingThreads(requested, 2, plant, plant_follows=follows, adapt=adapt)
     assert threads.rollout_governor is None and threads.most_used_by_rollouts() is None
-    with threads.cycle_rollout(100):
+    with threads.cycle_rollout(8, 8, 50):
         pass
     assert plant.counts == []  # fixed by model.nthread, by --threads, or on a GPU run
 

@@ -414,7 +414,8 @@ class Learner(CheckpointVerbs):
             self.graph_rollout()
         if p.learner_rollouts - demos > 0:
             episodes = p.learner_rollouts - demos
-            with self.threads.cycle_rollout(episodes * p.learner_trajectory_length):
+            with self.threads.cycle_rollout(episodes, p.learner_rollouts,
+                                            p.learner_trajectory_length):
                 self._policy_rollout(episodes)
         with self.threads.cycle_updates(p.learner_batches):
             if p.learner_batches > 0:

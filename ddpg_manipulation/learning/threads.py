@@ -140,11 +140,12 @@ class TrainingThreads:
 
     With ``requested`` 0 on the CPU, a :class:`ThreadGovernor` picks the torch count of the
     updates cycle by cycle from their measured time per update, and another one the plant's
-    rollout threads from the measured time per simulated action step, unless the task fixes them
-    (``plant_follows`` false). Each count is chosen by the speed of the work it runs: hand_cube's
-    4 x 128 updates are about as fast on one thread as on two, its eight-episode rollouts half as
-    fast (docs/performance.md). On a GPU the updates do not run on these threads, so their time
-    says nothing about contention: both counts stay at ``max_threads``.
+    rollout threads from the measured time per action step of a full batch, unless the task
+    fixes them (``plant_follows`` false). Each count is chosen by the speed of the work it
+    runs: hand_cube's 4 x 128 updates are about as fast on one thread as on two, its
+    eight-episode rollouts take 1.5 times as long on one (docs/performance.md). On a GPU the
+    updates do not run on these threads, so their time says nothing about contention: both
+    counts stay at ``max_threads``.
 
     :param requested: ``learner.threads``: a fixed count, or 0 to adapt.
     :param max_threads: The usable cores.
@@ -189,21 +190,30 @@ class TrainingThreads:
             self._use(self.governor.record((time.perf_counter() - started) / updates))
 
     @contextmanager
-    def cycle_rollout(self, steps: int) -> Iterator[None]:
+    def cycle_rollout(self, episodes: int, batch: int, length: int) -> Iterator[None]:
         """
-        Time a cycle's policy rollout per simulated step; its governor may change the count.
+        Time a cycle's policy rollout; its governor may change the plant's count.
 
-        :param steps: Action steps simulated inside the ``with`` block (episodes x length).
+        Demonstrations take some of a cycle's episodes, so the policy's vary from cycle to
+        cycle, and ``n`` threads simulate ``k`` episodes in about ``ceil(k / n)`` rounds. The
+        governor is given the time per action step of a full ``batch``, scaled by the rounds:
+        comparable between cycles of any episode count and between thread counts.
+
+        :param episodes: Episodes simulated inside the ``with`` block.
+        :param batch: Episodes of a full cycle (``learner.rollouts``).
+        :param length: Action steps per episode.
         """
         if self.rollout_governor is None:
             yield
             return
-        self.rollout_cycles[self.rollout_governor.threads] += 1
+        threads = self.rollout_governor.threads
+        self.rollout_cycles[threads] += 1
         started = time.perf_counter()
         yield
-        if steps > 0:
-            self.plant.set_threads(
-                self.rollout_governor.record((time.perf_counter() - started) / steps))
+        if episodes > 0 and length > 0:
+            rounds = -(-batch // threads) / -(-episodes // threads)
+            seconds_per_step = (time.perf_counter() - started) * rounds / length
+            self.plant.set_threads(self.rollout_governor.record(seconds_per_step))
 
     def most_used(self) -> int:
         """
