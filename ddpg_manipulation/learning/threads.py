@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import contextmanager
+import math
 import time
 from typing import Iterator, Protocol
 
@@ -211,7 +212,7 @@ class TrainingThreads:
         started = time.perf_counter()
         yield
         if episodes > 0 and length > 0:
-            rounds = -(-batch // threads) / -(-episodes // threads)
+            rounds = math.ceil(batch / threads) / math.ceil(episodes / threads)
             seconds_per_step = (time.perf_counter() - started) * rounds / length
             self.plant.set_threads(self.rollout_governor.record(seconds_per_step))
 
