@@ -122,8 +122,8 @@ class SlowGovernor(ThreadGovernor):
         super().__init__(2)
         self.recorded: list[float] = []
 
-    def record(self, seconds_per_update: float) -> int:
-        self.recorded.append(seconds_per_update)
+    def record(self, seconds_per_unit: float) -> int:
+        self.recorded.append(seconds_per_unit)
         return 1
 
 

@@ -75,29 +75,29 @@ class ThreadGovernor:
         self.slowdown = slowdown
         self.max_backoff = max_backoff
         self.threads = candidates[0]
-        self.seconds_per_update: dict[int, float] = {}
+        self.seconds_per_unit: dict[int, float] = {}
         self.switches = 0
         self._home: int | None = None  # the count a running probe returns to, if it loses
         self._since_probe = 0
         self._backoff = 1  # doubles with every lost probe, back to 1 with every switch
         self._probe_larger = False  # toggled before use: the first probe goes up
 
-    def record(self, seconds_per_update: float) -> int:
+    def record(self, seconds_per_unit: float) -> int:
         """
         Take the time per unit of the cycle just run; return the count for the next one.
 
-        :param seconds_per_update: Wall time of the cycle's timed work divided by its units
+        :param seconds_per_unit: Wall time of the cycle's timed work divided by its units
             (updates, or simulated action steps).
 
         :returns: The thread count for the next cycle.
         """
         count = self.threads
-        previous = self.seconds_per_update.get(count)
-        self.seconds_per_update[count] = seconds_per_update
+        previous = self.seconds_per_unit.get(count)
+        self.seconds_per_unit[count] = seconds_per_unit
         if self._home is not None:
             home, self._home = self._home, None
             self._since_probe = 0
-            if self.seconds_per_update[home] <= seconds_per_update:
+            if self.seconds_per_unit[home] <= seconds_per_unit:
                 self._set(home)
                 self._backoff = min(2 * self._backoff, self.max_backoff)
             else:
@@ -106,7 +106,7 @@ class ThreadGovernor:
         self._since_probe += 1
         base = self.probe_every if count == self.candidates[0] else self.recover_every
         interval = base * self._backoff
-        slower = previous is not None and seconds_per_update > self.slowdown * previous
+        slower = previous is not None and seconds_per_unit > self.slowdown * previous
         if len(self.candidates) > 1 and (slower or self._since_probe >= interval):
             self._home = count
             self._set(self._neighbour(count))
@@ -222,7 +222,7 @@ class TrainingThreads:
 
         :returns: The thread count.
         """
-        return self.cycles.most_common(1)[0][0] if self.cycles else torch.get_num_threads()
+        return _most_common(self.cycles, torch.get_num_threads())
 
     def most_used_by_rollouts(self) -> int | None:
         """
@@ -232,10 +232,12 @@ class TrainingThreads:
         """
         if self.rollout_governor is None:
             return None
-        if self.rollout_cycles:
-            return self.rollout_cycles.most_common(1)[0][0]
-        return self.rollout_governor.threads
+        return _most_common(self.rollout_cycles, self.rollout_governor.threads)
 
     def _use(self, count: int) -> None:
         if torch.get_num_threads() != count:
             torch.set_num_threads(count)
+
+
+def _most_common(counts: Counter[int], default: int) -> int:
+    return counts.most_common(1)[0][0] if counts else default
