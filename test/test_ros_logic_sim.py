@@ -157,3 +157,28 @@ def test_planar_hand_state_has_fourteen_entries():
     sim.advance(0.1)
     assert np.all(np.isfinite(sim.state()))
     assert set(sim.status(0.1)) >= {'sim_time', 'relative_distance', 'command_stale'}
+
+
+@pytest.mark.parametrize('task', ['box_reach', 'hand_cube'])
+def test_the_launch_loop_moves_the_plant_as_eval_does(task, tmp_path):
+    # sim_node and policy_node wired as sim_policy.launch.py wires them (the sim's full state as
+    # the policy's ~/state, a command per tick, a policy query per action step) end an episode
+    # where eval's batched rollout of the same policy, start and goal ends: hand_cube's cube
+    # pose crosses the message as a free joint. Only float32 against float64 sets them apart.
+    from bench.closed_loop import loop_episode
+    from bench.learners import fresh_checkpoint
+    from ddpg_manipulation.evaluation import evaluate
+    from ddpg_manipulation.ros.policy_logic import load_policy
+
+    params = ParameterContainer(task)
+    policy = load_policy(fresh_checkpoint(task, str(tmp_path)), 'runs', task)
+    plant = MujocoPlant(params)
+    generator = torch.Generator().manual_seed(params.seed + 10_000)  # eval's episodes
+    starts = plant.sample_start_states(2, generator).double().numpy()
+    goals = plant.sample_goal_states(2, generator).double().numpy()
+    batched = evaluate(policy, params, 2, plant=plant).relative_distances.numpy()
+    looped = [loop_episode(policy, params, start, goal, control_rate=100.0, timeout=1.0)
+              for start, goal in zip(starts, goals)]
+    np.testing.assert_allclose([r['final_distance'] for r in looped], batched, rtol=2e-4)
+    assert all(not r['reached'] and r['held_ticks'] == r['rejected_commands'] == 0
+               for r in looped)
