@@ -38,24 +38,26 @@ import argparse
 import json
 from pathlib import Path
 import tempfile
-from typing import Any, Sequence
+from typing import Any, Sequence, TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from bench import RESULTS_DIR
 from bench.learners import fresh_checkpoint
 from bench.result import Bench, write_result
 from bench.timing import median
 
+if TYPE_CHECKING:
+    from ddpg_manipulation.config import ParameterContainer
+    from ddpg_manipulation.policy import Policy
+
 NAME = 'closed_loop'
 TASKS = ('hand_cube',)
 QUICK_TASK = 'box_reach'  # an untrained network: the loop's wiring only
 
 
-def loop_episode(policy: Any, params: Any, start: np.ndarray | None, goal: np.ndarray | None,
-                 control_rate: float, timeout: float, success_distance: float | None = None,
-                 ) -> dict[str, Any]:
+def loop_episode(policy: Policy, params: ParameterContainer, start: np.ndarray | None,
+                 goal: np.ndarray | None, control_rate: float, timeout: float) -> dict[str, Any]:
     """
     Run one episode of the launch's two nodes' logic on a simulated clock.
 
@@ -65,7 +67,6 @@ def loop_episode(policy: Any, params: Any, start: np.ndarray | None, goal: np.nd
     :param goal: Goal state, or None for the task's nominal goal.
     :param control_rate: Hz of the policy's commands and of the sim's state messages.
     :param timeout: Wall seconds (here simulated ones) until ``sim_node`` gives up.
-    :param success_distance: ``sim_node``'s success distance; None: the task's.
 
     :returns: ``reached`` (as sim_node reports it), ``seconds`` to the goal (None if not),
         ``final_distance`` at the end of an evaluation episode, and the nodes' counters.
@@ -75,7 +76,7 @@ def loop_episode(policy: Any, params: Any, start: np.ndarray | None, goal: np.nd
 
     context = TaskContext.of(policy)
     sim = SimController(params, start_state=start, goal=goal, timeout=timeout,
-                        success_distance=success_distance, wait_for_command=True)
+                        wait_for_command=True)
     controller = PolicyController(
         policy, control_rate, state_timeout=0.5, goal=sim.goal, joint_map=context.joint_map,
         base_state=context.start_state, pose_map=context.pose_map,
@@ -103,8 +104,7 @@ def loop_episode(policy: Any, params: Any, start: np.ndarray | None, goal: np.nd
 
 
 def run_task(bench: Bench, task: str, checkpoint: str, output_dir: str, episodes: int,
-             seed: int | None, control_rate: float, timeout: float,
-             success_distance: float | None = None) -> None:
+             seed: int | None, control_rate: float, timeout: float) -> None:
     """
     Run a task's episodes in the closed loop and in ``eval``, and record the figures.
 
@@ -116,28 +116,22 @@ def run_task(bench: Bench, task: str, checkpoint: str, output_dir: str, episodes
     :param seed: ``eval``'s ``--seed``; None: the task's.
     :param control_rate: Hz of the control ticks.
     :param timeout: Seconds until ``sim_node`` reports a timeout.
-    :param success_distance: ``sim_node``'s success distance; None: the task's.
     """
     from ddpg_manipulation.commands.eval import task_params
     from ddpg_manipulation.config import ParameterContainer
-    from ddpg_manipulation.evaluation import evaluate
+    from ddpg_manipulation.evaluation import evaluate, evaluation_episodes
     from ddpg_manipulation.ros.policy_logic import load_policy
     from ddpg_manipulation.sim.plant import MujocoPlant
 
     policy = load_policy(checkpoint, output_dir, task)
     params = ParameterContainer(task)
     plant = MujocoPlant(params)
-    seed = params.seed if seed is None else seed
-    sampled = max(episodes - 1, 1)
-    # The sampler of ``eval`` (sim.episodes.run_episodes): the same starts and goals.
-    generator = torch.Generator().manual_seed(seed + 10_000)
-    starts = plant.sample_start_states(sampled, generator).double().numpy()
-    goals = plant.sample_goal_states(sampled, generator).double().numpy()
-    pairs = [(None, None)] + list(zip(starts, goals))[:episodes - 1]
+    sampled = episodes - 1
+    starts, goals = evaluation_episodes(plant, params, sampled, seed)  # eval's episodes
+    pairs = [(None, None)] + list(zip(starts.double().numpy(), goals.double().numpy()))
     results = []
     for index, (start, goal) in enumerate(pairs):
-        result = loop_episode(policy, params, start, goal, control_rate, timeout,
-                              success_distance)
+        result = loop_episode(policy, params, start, goal, control_rate, timeout)
         results.append(result)
         seconds = 'not reached' if result['seconds'] is None else f'{result["seconds"]:.1f} s'
         print(f'{NAME}: {task} episode {index}: goal {seconds}, final relative distance '
@@ -147,9 +141,9 @@ def run_task(bench: Bench, task: str, checkpoint: str, output_dir: str, episodes
     bench.figure(f'{task}_episodes', len(results))
     bench.figure(f'{task}_nominal_reached', int(results[0]['reached']))
     bench.figure(f'{task}_reached_rate', float(np.mean([r['reached'] for r in results])))
+    seconds_to_goal = [r['seconds'] for r in results if r['reached']]
     bench.figure(f'{task}_median_seconds_to_goal',
-                 median([r['seconds'] for r in results if r['reached']]) if any(
-                     r['reached'] for r in results) else None)
+                 median(seconds_to_goal) if seconds_to_goal else None)
     bench.figure(f'{task}_held_ticks', sum(r['held_ticks'] + r['stale_ticks'] for r in results))
     bench.figure(f'{task}_rejected_commands', sum(r['rejected_commands'] for r in results))
     if looped:

@@ -20,10 +20,10 @@ import torch
 
 from ddpg_manipulation.config import ParameterContainer
 from ddpg_manipulation.policy import Policy
-from ddpg_manipulation.sim.episodes import EvaluationResult, run_episodes
+from ddpg_manipulation.sim.episodes import EvaluationResult, run_episodes, sample_episodes
 from ddpg_manipulation.sim.plant import MujocoPlant
 
-__all__ = ['EvaluationResult', 'evaluate']
+__all__ = ['EvaluationResult', 'evaluate', 'evaluation_episodes']
 
 
 def evaluate(
@@ -49,5 +49,26 @@ def evaluate(
     def act(states: torch.Tensor, goal_states: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(policy.act(states.numpy(), goal_states.numpy())).float()
 
-    return run_episodes(plant, act, (params.seed if seed is None else seed) + 10_000, episodes,
+    return run_episodes(plant, act, _sampler_seed(params, seed), episodes,
                         params.learner_trajectory_length, params.learner_final_success_distance)
+
+
+def evaluation_episodes(
+    plant: MujocoPlant, params: ParameterContainer, episodes: int, seed: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    Draw the starts and goals that :func:`evaluate` runs with the same arguments.
+
+    :param plant: The simulation.
+    :param params: Task parameters.
+    :param episodes: Number of episodes.
+    :param seed: Seed of the start/goal sampler; default ``params.seed``.
+
+    :returns: Starts and goals, each (episodes, nx).
+    """
+    return sample_episodes(plant, _sampler_seed(params, seed), episodes)
+
+
+def _sampler_seed(params: ParameterContainer, seed: int | None) -> int:
+    # Offset from the training seed so that evaluation episodes are not the training starts.
+    return (params.seed if seed is None else seed) + 10_000

@@ -167,15 +167,13 @@ def test_the_launch_loop_moves_the_plant_as_eval_does(task, tmp_path):
     # pose crosses the message as a free joint. Only float32 against float64 sets them apart.
     from bench.closed_loop import loop_episode
     from bench.learners import fresh_checkpoint
-    from ddpg_manipulation.evaluation import evaluate
+    from ddpg_manipulation.evaluation import evaluate, evaluation_episodes
     from ddpg_manipulation.ros.policy_logic import load_policy
 
     params = ParameterContainer(task)
     policy = load_policy(fresh_checkpoint(task, str(tmp_path)), 'runs', task)
     plant = MujocoPlant(params)
-    generator = torch.Generator().manual_seed(params.seed + 10_000)  # eval's episodes
-    starts = plant.sample_start_states(2, generator).double().numpy()
-    goals = plant.sample_goal_states(2, generator).double().numpy()
+    starts, goals = (x.double().numpy() for x in evaluation_episodes(plant, params, 2))
     batched = evaluate(policy, params, 2, plant=plant).relative_distances.numpy()
     looped = [loop_episode(policy, params, start, goal, control_rate=100.0, timeout=1.0)
               for start, goal in zip(starts, goals)]

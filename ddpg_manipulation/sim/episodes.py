@@ -48,6 +48,22 @@ class EvaluationResult:
     goals: torch.Tensor
 
 
+def sample_episodes(plant: MujocoPlant, seed: int,
+                    count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """
+    Draw the starts and goals of ``count`` seeded episodes.
+
+    :param plant: The simulation.
+    :param seed: Seed of the start and goal sampler.
+    :param count: Episodes.
+
+    :returns: Starts and goals, each (count, nx).
+    """
+    generator = torch.Generator().manual_seed(seed)
+    starts = plant.sample_start_states(count, generator)
+    return starts, plant.sample_goal_states(count, generator)
+
+
 def run_episodes(
     plant: MujocoPlant, act: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int,
     count: int, steps: int, success_distance: float,
@@ -67,9 +83,7 @@ def run_episodes(
 
     :returns: Success rate, mean relative distance and the trajectories.
     """
-    generator = torch.Generator().manual_seed(seed)
-    starts = plant.sample_start_states(count, generator)
-    goals = plant.sample_goal_states(count, generator)
+    starts, goals = sample_episodes(plant, seed, count)
     states, _ = plant.rollout(act, starts, goals, steps)
     distances = plant.relative_distances_to(starts, states[:, -1], goals)
     # The rate as an exact ratio of counts: a float32 mean makes 90 of 100 0.8999999761581421,
