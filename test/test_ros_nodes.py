@@ -336,6 +336,36 @@ def test_policy_node_configure_fails_on_another_tasks_checkpoint(context, checkp
     node.destroy_node()
 
 
+def test_policy_node_is_configured_again_after_fixing_a_parameter(context, checkpoint):
+    # What the launch's message says to do: `ros2 param set`, then configure once more.
+    output, path = checkpoint
+    node = PolicyNode(context=context, parameter_overrides=params(
+        task='box_reach', checkpoint=path, control_rate=33.0))  # 33 Hz x 0.4 s: not whole
+    assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+    assert node.set_parameters(params(control_rate=50.0))[0].successful
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.controller.control_rate == 50.0
+    node.trigger_cleanup()
+    node.destroy_node()
+
+
+def test_policy_node_auto_reloads_a_checkpoint_announced_before_it_configured(
+        context, executor, probe, checkpoint):
+    # training_node latches its newest checkpoint; the policy node subscribes after configure.
+    output, path = checkpoint
+    announcer = probe.create_publisher(String, '/policy_node/checkpoint_updates', LATCHED)
+    announcer.publish(String(data=path))
+    node = PolicyNode(context=context, parameter_overrides=params(
+        task='box_reach', checkpoint=path, auto_reload=True))
+    executor.add_node(node)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    configured = node.controller.policy
+    assert spin_until(executor, lambda: node.controller.policy is not configured)
+    node.trigger_cleanup()
+    executor.remove_node(node)
+    node.destroy_node()
+
+
 def test_policy_node_rejects_a_bad_parameter_at_start(context):
     with pytest.raises(ParameterError, match="parameter 'state_input'"):
         PolicyNode(context=context, parameter_overrides=params(state_input='everything'))

@@ -34,6 +34,7 @@ from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.logging import get_logger
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 from ddpg_manipulation.ros.params import ParameterError, ParamSpec, validate
 from ddpg_manipulation.ros.process import (
@@ -106,6 +107,22 @@ def reject_invalid_changes(node: Any, specs: Iterable[ParamSpec]) -> None:
     node.add_on_set_parameters_callback(check)
 
 
+def latched_qos(depth: int) -> QoSProfile:
+    """
+    Return a reliable, transient-local profile keeping the last ``depth`` messages.
+
+    Both ends of a latched topic use it: a transient-local publisher replays its history only to
+    subscriptions that are transient local as well (a volatile one gets new messages only).
+
+    :param depth: Messages kept for subscribers that join later.
+
+    :returns: The profile.
+    """
+    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
+                      reliability=ReliabilityPolicy.RELIABLE,
+                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
 def current_parameter(node: Any, spec: ParamSpec) -> Any:
     """
     Read one parameter's current value (it may have been changed at run time), validated.
@@ -164,8 +181,10 @@ def run_node(factory: Callable[[], Any], args: Sequence[str] | None = None,
     are handled at once, in every state of the node. The node may set ``exit_code`` (an int) to
     end the run, and may define ``close()`` returning the process exit code; it is called while
     the executor still spins (the node can still publish, e.g. its final checkpoint path). An
-    exception raised in a callback ends the run with exit code 1. A stop requested before the
-    node is created (a signal while the node module was still importing) ends the run with 0.
+    exception raised in a callback ends the run with exit code 1 (with a multi-threaded executor
+    only where rclpy re-raises it, ros2/rclpy#984: an rclpy released before it loses the
+    exception and the node runs on). A stop requested before the node is created (a signal while
+    the node module was still importing) ends the run with 0.
 
     :param factory: Creates the node (after ``rclpy.init``).
     :param args: Command-line arguments.

@@ -186,9 +186,17 @@ def device_form(value: str) -> str | None:
 
 
 def task_spec(description: str = 'bundled task name (box_push, planar_hand, ...) or path to a '
-                                 'task YAML') -> ParamSpec:
-    """Return the ``task`` parameter every node has."""
-    return ParamSpec('task', 'box_push', description, 'str', check=not_empty)
+                                 'task YAML', read_only: bool = True) -> ParamSpec:
+    """
+    Return the ``task`` parameter every node has.
+
+    :param description: What the task is to this node.
+    :param read_only: Fixed after start (the lifecycle policy node reads it at configure).
+
+    :returns: The parameter.
+    """
+    return ParamSpec('task', 'box_push', description, 'str', read_only=read_only,
+                     check=not_empty)
 
 
 # -- tasks -------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension
 
 from ddpg_manipulation.ros.bridge_logic import (
@@ -43,18 +42,12 @@ from ddpg_manipulation.ros.node_support import (
     diagnostic_array,
     EXIT_FAILURE,
     EXIT_OK,
+    latched_qos,
     run_node,
     ThrottledLogger,
 )
 from ddpg_manipulation.ros.params import load_task
 from ddpg_manipulation.ros.process import guarded_main, StopFlag
-
-
-def demonstration_qos(depth: int) -> QoSProfile:
-    """Return the QoS of the demonstration topic: reliable, transient local, keep last depth."""
-    return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth,
-                      reliability=ReliabilityPolicy.RELIABLE,
-                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 class PlannerBridgeNode(Node):
@@ -73,7 +66,7 @@ class PlannerBridgeNode(Node):
         self.exit_code: int | None = None
         self._warn = ThrottledLogger(self, self.values['warn_period'])
         self._publisher = self.create_publisher(
-            Float32MultiArray, '~/demonstrations', demonstration_qos(self.values['qos_depth']))
+            Float32MultiArray, '~/demonstrations', latched_qos(self.values['qos_depth']))
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.runner = DemonstrationSourceRunner(self.params, graph_factory, self.values['count'])
         self.runner.start()

@@ -69,8 +69,12 @@ if TYPE_CHECKING:
 STATE_INPUTS = ('both', 'state', 'joint_states')
 CHECKPOINT_CHOICES = ('best', 'newest')
 
+# What configure reads: a failed configure is fixed with `ros2 param set` and configured again.
+_AT_CONFIGURE = '; read at configure'
+
 POLICY_PARAMS = (
-    task_spec('task the checkpoint must belong to: bundled task name or task YAML path'),
+    task_spec('task the checkpoint must belong to: bundled task name or task YAML path'
+              + _AT_CONFIGURE, read_only=False),
     ParamSpec('checkpoint', 'latest',
               "checkpoint, run or output directory, exported .onnx file, or 'latest' for the "
               'newest run of the task under output_dir; read again by ~/reload', 'str',
@@ -83,28 +87,30 @@ POLICY_PARAMS = (
     ParamSpec('device', 'cpu',
               'torch device of the policy network: cpu, cuda, cuda:N or auto. The CPU answers '
               'one state per action faster than a round trip to a GPU; an .onnx policy always '
-              'runs on the CPU', 'str', check=device_form),
+              'runs on the CPU' + _AT_CONFIGURE, 'str', read_only=False, check=device_form),
     ParamSpec('control_rate', 100.0,
               'Hz of the command output; control_rate * action_time_step must be a whole number '
-              '(the first-order-hold sub-steps per action)', 'float', check=positive),
+              '(the first-order-hold sub-steps per action)' + _AT_CONFIGURE, 'float',
+              read_only=False, check=positive),
     ParamSpec('state_timeout', 0.5,
               'seconds without a state message after which the last command is held and a '
-              'warning is reported', 'float', check=positive),
+              'warning is reported' + _AT_CONFIGURE, 'float', read_only=False, check=positive),
     ParamSpec('goal', [], "goal state [qpos, qvel(, act)]; empty = the task's nominal goal; "
-              'replaced by messages on ~/goal', 'float_list'),
+              'replaced by messages on ~/goal' + _AT_CONFIGURE, 'float_list', read_only=False),
     ParamSpec('state_input', 'both',
               'which inputs to subscribe: ~/state (full state), joint_states (by joint name) or '
-              'both', 'str', choices=STATE_INPUTS),
+              'both' + _AT_CONFIGURE, 'str', read_only=False, choices=STATE_INPUTS),
     ParamSpec('ignored_joints', [],
               'joint names to drop from joint_states before mapping (robot joints the model '
-              'does not have); any other unknown name rejects the message', 'str_list'),
+              'does not have); any other unknown name rejects the message' + _AT_CONFIGURE,
+              'str_list', read_only=False),
     ParamSpec('diagnostics_period', 1.0, 'seconds between two /diagnostics reports', 'float',
               check=positive),
     ParamSpec('auto_reload', False,
               'load every checkpoint announced on ~/checkpoint_updates at once (else only '
               'remember it for the next ~/reload)', 'bool'),
-    ParamSpec('threads', 1, 'torch threads for inference (1 gives the steadiest latency)',
-              'int', check=at_least(1)),
+    ParamSpec('threads', 1, 'torch threads for inference (1 gives the steadiest latency)'
+              + _AT_CONFIGURE, 'int', read_only=False, check=at_least(1)),
     ParamSpec('warn_period', 2.0, 'seconds between two repeats of the same warning', 'float',
               check=non_negative),
 )

@@ -51,6 +51,7 @@ from ddpg_manipulation.ros.node_support import (
     current_parameter,
     declare_parameters,
     diagnostic_array,
+    latched_qos,
     now_seconds,
     reject_invalid_changes,
     run_node,
@@ -68,6 +69,8 @@ from ddpg_manipulation.ros.policy_logic import (
 from ddpg_manipulation.ros.process import guarded_main, StopFlag
 
 _SPECS = {spec.name: spec for spec in POLICY_PARAMS}
+# Read again at every configure, so that a failed one is fixed with `ros2 param set`.
+_CONFIGURE_SPECS = tuple(spec for spec in POLICY_PARAMS if not spec.read_only)
 
 
 class PolicyNode(LifecycleNode):
@@ -102,13 +105,12 @@ class PolicyNode(LifecycleNode):
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load and validate the checkpoint; create publishers, subscriptions and services."""
-        values = self.values
         try:
-            checkpoint = current_parameter(self, _SPECS['checkpoint'])
-            output_dir = current_parameter(self, _SPECS['output_dir'])
-            choice = current_parameter(self, _SPECS['checkpoint_choice'])
-            policy = self._loader(checkpoint, output_dir, values['task'], values['threads'],
-                                  values['device'], choice)
+            values = {**self.values,
+                      **{spec.name: current_parameter(self, spec) for spec in _CONFIGURE_SPECS}}
+            policy = self._loader(values['checkpoint'], values['output_dir'], values['task'],
+                                  values['threads'], values['device'],
+                                  values['checkpoint_choice'])
             context = TaskContext.of(policy)
             try:
                 controller = PolicyController(
@@ -124,6 +126,7 @@ class PolicyNode(LifecycleNode):
             self.get_logger().error(
                 f'configure failed, staying unconfigured: {type(error).__name__}: {error}')
             return TransitionCallbackReturn.FAILURE
+        self.values = values
         self.controller = controller
         self._command_publisher = self.create_lifecycle_publisher(
             Float64MultiArray, '~/command', 10)
@@ -136,8 +139,10 @@ class PolicyNode(LifecycleNode):
             subscribe(self.create_subscription(
                 JointState, 'joint_states', self._on_joint_state, qos_profile_sensor_data))
         subscribe(self.create_subscription(Float64MultiArray, '~/goal', self._on_goal, 10))
+        # Latched as training_node publishes it: the newest checkpoint announced before this
+        # configure arrives too.
         subscribe(self.create_subscription(
-            String, '~/checkpoint_updates', self._on_checkpoint_update, 10,
+            String, '~/checkpoint_updates', self._on_checkpoint_update, latched_qos(1),
             callback_group=self._service_group))
         self._service = self.create_service(Trigger, '~/reload', self._on_reload,
                                             callback_group=self._service_group)
@@ -148,7 +153,10 @@ class PolicyNode(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        """Start the control and diagnostics timers."""
+        """Enable the command publisher, then start the control and diagnostics timers."""
+        # The base class enables the lifecycle publisher; before it, a first tick's command
+        # would be dropped.
+        result = super().on_activate(state)
         self.controller.reset()
         self._loop_timers = [
             self.create_timer(1.0 / self.controller.control_rate, self._on_control,
@@ -156,8 +164,7 @@ class PolicyNode(LifecycleNode):
             self.create_timer(self.values['diagnostics_period'], self._publish_diagnostics),
         ]
         self.get_logger().info(f'active: publishing on {self._command_publisher.topic_name}')
-        # The base class activates the lifecycle publisher.
-        return super().on_activate(state)
+        return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Stop the control loop (no more commands)."""

@@ -31,7 +31,6 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from std_msgs.msg import Float32MultiArray, String
 
 from ddpg_manipulation.ros.interfaces import GraphFactory
@@ -40,6 +39,7 @@ from ddpg_manipulation.ros.node_support import (
     declare_parameters,
     diagnostic_array,
     EXIT_OK,
+    latched_qos,
     run_node,
     ThrottledLogger,
 )
@@ -73,11 +73,8 @@ class TrainingNode(Node):
         self.announced: str | None = None
         self._warn = ThrottledLogger(self, values['warn_period'])
         self._diagnostics = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        # Transient local: a node that starts later still learns the newest checkpoint.
-        latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
-                             reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._checkpoints = self.create_publisher(String, '~/checkpoint', latched)
+        # Latched: a node that starts later still learns the newest checkpoint.
+        self._checkpoints = self.create_publisher(String, '~/checkpoint', latched_qos(1))
         if not values['use_demonstrations']:
             source = 'none'
         else:
@@ -89,11 +86,9 @@ class TrainingNode(Node):
             on_epoch=self._on_epoch, on_checkpoint=self._on_checkpoint, log=self._log,
             graph_factory=graph_factory, device=self.device)
         if source == 'topic':
-            qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=values['qos_depth'],
-                             reliability=ReliabilityPolicy.RELIABLE,
-                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
             self._subscription = self.create_subscription(
-                Float32MultiArray, '~/demonstrations', self._on_demonstration, qos)
+                Float32MultiArray, '~/demonstrations', self._on_demonstration,
+                latched_qos(values['qos_depth']))
             where = f'demonstrations from {self._subscription.topic_name}'
         else:
             where = 'in-process planner demonstrations' if source == 'planner' else \
