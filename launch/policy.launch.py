@@ -40,7 +40,12 @@ from launch_ros.events.lifecycle import ChangeState
 from launch_ros.substitutions import FindPackageShare
 from lifecycle_msgs.msg import Transition
 
-from ddpg_manipulation.ros.launch_args import as_bool, as_float, as_float_list
+from ddpg_manipulation.ros.launch_args import (
+    as_bool,
+    as_float,
+    as_float_list,
+    text_parameters,
+)
 
 PACKAGE = 'ddpg_manipulation'
 
@@ -111,7 +116,7 @@ def launch_setup(context, *args, **kwargs):
         parameters['goal'] = goal
     node = LifecycleNode(
         package=PACKAGE, executable='policy_node', name='policy_node', namespace='',
-        output='screen', parameters=[arg('params_file'), parameters],
+        output='screen', parameters=[arg('params_file'), text_parameters(parameters)],
         remappings=[
             ('~/command', arg('command_topic')),
             ('~/state', arg('state_topic')),

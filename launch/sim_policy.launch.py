@@ -51,6 +51,7 @@ from ddpg_manipulation.ros.launch_args import (
     as_float,
     as_float_list,
     exit_message,
+    text_parameters,
 )
 
 PACKAGE = 'ddpg_manipulation'
@@ -140,11 +141,12 @@ def launch_setup(context, *args, **kwargs):
         sim_parameters['start_state'] = start_state
     sim = Node(
         package=PACKAGE, executable='sim_node', name='sim_node', output='screen',
-        parameters=[arg('sim_params'), sim_parameters],
+        parameters=[arg('sim_params'), text_parameters(sim_parameters)],
         remappings=[('~/command', '/policy_node/command')])
     policy = LifecycleNode(
         package=PACKAGE, executable='policy_node', name='policy_node', namespace='',
-        output='screen', parameters=[arg('policy_params'), policy_parameters],
+        output='screen',
+        parameters=[arg('policy_params'), text_parameters(policy_parameters)],
         remappings=[('~/state', '/sim_node/state')])
     return [
         sim,

@@ -34,6 +34,7 @@ from ddpg_manipulation.ros.launch_args import (
     bridge_names,
     bridge_seed,
     node_parameters,
+    text_parameters,
 )
 
 PACKAGE = 'ddpg_manipulation'
@@ -75,8 +76,8 @@ def launch_setup(context, *args, **kwargs):
     for index, name in enumerate(bridge_names(planners)):
         nodes.append(Node(
             package=PACKAGE, executable='planner_bridge_node', name=name, output='screen',
-            parameters=[{**bridge_defaults, 'task': task,
-                         'seed': bridge_seed(seed, index)}],
+            parameters=[text_parameters({**bridge_defaults, 'task': task,
+                                         'seed': bridge_seed(seed, index)})],
             remappings=[('~/demonstrations', demo_topic)]))
     training = {
         'task': task,
@@ -91,7 +92,7 @@ def launch_setup(context, *args, **kwargs):
     shutdown_timeout = as_int('shutdown_timeout', arg('shutdown_timeout'), minimum=1)
     nodes.append(Node(
         package=PACKAGE, executable='training_node', name='training_node', output='screen',
-        parameters=[arg('training_params'), training],
+        parameters=[arg('training_params'), text_parameters(training)],
         remappings=[('~/demonstrations', demo_topic)],
         sigterm_timeout=str(shutdown_timeout),
         on_exit=Shutdown(reason='training_node exited')))

@@ -32,6 +32,7 @@ from ddpg_manipulation.ros.launch_args import (
     exit_message,
     LaunchArgumentError,
     node_parameters,
+    text_parameters,
 )
 from ddpg_manipulation.ros.params import (
     coerce,
@@ -187,6 +188,20 @@ def test_node_parameters_reads_the_block_or_fails_clearly(tmp_path):
         node_parameters(path, 'mine')
     with pytest.raises(LaunchArgumentError, match='cannot read'):
         node_parameters(tmp_path / 'missing.yaml', 'mine')
+
+
+def test_text_parameters_keep_strings_text_and_leave_the_rest():
+    parameters = {'checkpoint': '2026_01_02_03_04_05', 'device': 'on', 'seed': 3,
+                  'control_rate': 50.0, 'use_planner': False, 'goal': [9.0, 2.0]}
+    wrapped = text_parameters(parameters, as_text=lambda value: ('text', value))
+    assert wrapped == {**parameters, 'checkpoint': ('text', '2026_01_02_03_04_05'),
+                       'device': ('text', 'on')}
+
+
+def test_text_parameters_are_typed_parameter_values_of_launch_ros():
+    pytest.importorskip('launch_ros')
+    value = text_parameters({'checkpoint': '2026_01_02_03_04_05'})['checkpoint']
+    assert value.value_type is str
 
 
 # -- launch files (read, not run: launch is not installed here) -------------------------------

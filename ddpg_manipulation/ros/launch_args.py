@@ -17,14 +17,15 @@ Launch argument strings -> typed node parameters, for the launch files (no ROS i
 
 Launch arguments are strings. Handing a string such as ``100`` to a node lets launch_ros guess
 its type (an integer where a float is declared, ``''`` where a list is meant); the launch files
-convert every argument here instead, with an error that names the argument.
+convert every argument here instead, with an error that names the argument, and mark the values
+that are text as text (:func:`text_parameters`).
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -131,6 +132,32 @@ def node_parameters(path: str | Path, node_name: str) -> dict[str, Any]:
         raise LaunchArgumentError(
             f"parameter file {path}: '{node_name}: ros__parameters:' must be a mapping")
     return dict(parameters)
+
+
+def text_parameters(parameters: dict[str, Any],
+                    as_text: Callable[[str], Any] | None = None) -> dict[str, Any]:
+    """
+    Mark the string values of a node's parameters as strings for launch_ros.
+
+    launch_ros releases of Humble and Jazzy read a plain string in a parameter dictionary as YAML
+    (ros2/launch_ros#410, #384): a run directory named ``2026_01_02_03_04_05`` would reach the
+    node as an integer, ``on`` as a boolean. ``ParameterValue(value, value_type=str)`` keeps it
+    text on every release.
+
+    :param parameters: Name -> value, as the launch file built them.
+    :param as_text: Wraps one string (default: launch_ros's typed ``ParameterValue``).
+
+    :returns: The parameters, every ``str`` value wrapped.
+    """
+    if as_text is None:
+        # Imported here: the rest of this module is used (and tested) without ROS.
+        from launch_ros.parameter_descriptions import ParameterValue
+
+        def as_text(value: str) -> Any:
+            return ParameterValue(value, value_type=str)
+
+    return {name: as_text(value) if isinstance(value, str) else value
+            for name, value in parameters.items()}
 
 
 def exit_message(node: str, returncode: int | None) -> str:
