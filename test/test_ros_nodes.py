@@ -359,8 +359,7 @@ def test_policy_node_auto_reloads_a_checkpoint_announced_before_it_configured(
         task='box_reach', checkpoint=path, auto_reload=True))
     executor.add_node(node)
     assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    configured = node.controller.policy
-    assert spin_until(executor, lambda: node.controller.policy is not configured)
+    assert spin_until(executor, lambda: node.controller.reloads == 1)
     node.trigger_cleanup()
     executor.remove_node(node)
     node.destroy_node()
