@@ -249,6 +249,9 @@ class Parameters:
         'there')
     learner_normalizer_clip: float = key(
         5.0, 'normalized observations are clipped to +- this', POSITIVE)
+    learner_normalizer_update_clip: float = key(
+        0.0, 'states are clipped to the mean +- this many standard deviations of the statistics '
+        'so far before they join them (0: joined as they are)', NON_NEGATIVE)
     learner_use_planner: bool = key(
         False, 'inject planner demonstrations (tasks enable it)')
     learner_injection_strategy: Literal['initial', 'fixed', 'decreasing'] = key(

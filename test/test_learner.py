@@ -278,6 +278,23 @@ def test_normalizer_statistics_and_clipping():
     torch.testing.assert_close(norm.normalize_obs(obs), torch.tensor([[1.0, 0.0, 3.0, 0.0]]))
 
 
+def test_normalizer_update_clip_bounds_what_an_outlier_adds():
+    # One flung object must not widen the statistics for ever: with update_clip 5 a sample joins
+    # them clipped to mean +- 5 std of the statistics so far; the first batch has none to clip to.
+    norm = Normalizer(1, eps=1e-2, update_clip=5.0)
+    norm.update(torch.tensor([[0.0], [2.0]]))  # mean 1, std 1
+    norm.update(torch.tensor([[1000.0], [-1.0]]))  # 1000 joins as 6, -1 as itself
+    torch.testing.assert_close(norm.mean, torch.tensor([7.0 / 4.0]))
+    torch.testing.assert_close(norm.std, torch.tensor([(41.0 / 4.0 - 49.0 / 16.0) ** 0.5]))
+    first = Normalizer(1, eps=1e-2, update_clip=5.0)
+    first.update(torch.tensor([[0.0], [1000.0]]))
+    torch.testing.assert_close(first.mean, torch.tensor([500.0]))
+    plain = Normalizer(1, eps=1e-2)
+    plain.update(torch.tensor([[0.0], [2.0]]))
+    plain.update(torch.tensor([[1000.0], [-1.0]]))
+    torch.testing.assert_close(plain.mean, torch.tensor([1001.0 / 4.0]))
+
+
 def test_normalizer_follows_every_statistics_change():
     # normalize_obs keeps the doubled statistics between updates; an update or a load must
     # still take effect on the very next call.

@@ -131,7 +131,8 @@ class Learner(CheckpointVerbs):
         self.actor.to(self.device)
         self.critic.to(self.device)
         self.state_norm = Normalizer(self.plant.state_dimension,
-                                     clip_range=p.learner_normalizer_clip)
+                                     clip_range=p.learner_normalizer_clip,
+                                     update_clip=p.learner_normalizer_update_clip)
         self.replay_buffer.reset()
         self.replay_buffer.to(self.device)
         self.replay_buffer.generator = torch.Generator().manual_seed(p.seed + 2)

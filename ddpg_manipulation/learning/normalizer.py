@@ -31,12 +31,18 @@ class Normalizer:
     :param size: State size.
     :param eps: Lower bound of the standard deviation.
     :param clip_range: Normalized values are clipped to [-clip_range, clip_range].
+    :param update_clip: Samples are clipped to the mean +- this many standard deviations of the
+        statistics so far before they are added (0: added as they are). One exploring episode
+        that flings an object far adds its square distance to the variance once and for ever;
+        clipped, it counts no more than a value at the edge of what the networks see.
     """
 
-    def __init__(self, size: int, eps: float = 1e-2, clip_range: float = 5.0) -> None:
+    def __init__(self, size: int, eps: float = 1e-2, clip_range: float = 5.0,
+                 update_clip: float = 0.0) -> None:
         self.size = size
         self.eps = eps
         self.clip_range = clip_range
+        self.update_clip = update_clip
         # Sums in float64 so that millions of updates do not drift.
         self.sum = torch.zeros(size, dtype=torch.float64)
         self.sumsq = torch.zeros(size, dtype=torch.float64)
@@ -54,6 +60,11 @@ class Normalizer:
         :param v: Samples, shape (..., size).
         """
         flat = v.detach().reshape(-1, self.size).to('cpu', torch.float64)
+        if self.update_clip > 0 and self.count > 0:
+            mean = self.sum / self.count
+            std = (self.sumsq / self.count - mean.square()).clamp_min(0.0).sqrt()
+            reach = self.update_clip * std.clamp_min(self.eps)
+            flat = flat.clamp(mean - reach, mean + reach)
         self.sum += flat.sum(0)
         self.sumsq += flat.square().sum(0)
         self.count += flat.shape[0]
