@@ -295,6 +295,15 @@ def test_normalizer_update_clip_bounds_what_an_outlier_adds():
     torch.testing.assert_close(plain.mean, torch.tensor([1001.0 / 4.0]))
 
 
+def test_learner_normalizer_takes_update_clip_and_keeps_it_over_a_load(make_learner):
+    learner = make_learner(**{'learner.normalizer_update_clip': 5.0})
+    assert learner.state_norm.update_clip == 5.0
+    assert make_learner().state_norm.update_clip == 0.0  # the default: states join as they are
+    other = Normalizer(learner.plant.state_dimension)
+    learner.state_norm.load(other.state_dict())  # a checkpoint holds statistics, not the rule
+    assert learner.state_norm.update_clip == 5.0
+
+
 def test_normalizer_follows_every_statistics_change():
     # normalize_obs keeps the doubled statistics between updates; an update or a load must
     # still take effect on the very next call.
