@@ -61,17 +61,20 @@ class Normalizer:
         """
         flat = v.detach().reshape(-1, self.size).to('cpu', torch.float64)
         if self.update_clip > 0 and self.count > 0:
-            mean = self.sum / self.count
-            std = (self.sumsq / self.count - mean.square()).clamp_min(0.0).sqrt()
-            reach = self.update_clip * std.clamp_min(self.eps)
-            flat = flat.clamp(mean - reach, mean + reach)
+            mean, std = self._moments()
+            flat = flat.clamp(mean - self.update_clip * std, mean + self.update_clip * std)
         self.sum += flat.sum(0)
         self.sumsq += flat.square().sum(0)
         self.count += flat.shape[0]
+        mean, std = self._moments()
+        self.mean = mean.float()
+        self.std = std.float()
+
+    def _moments(self) -> tuple[torch.Tensor, torch.Tensor]:
+        # Mean and standard deviation (at least eps) of the sums, in float64.
         mean = self.sum / self.count
         variance = (self.sumsq / self.count - mean.square()).clamp_min(0.0)
-        self.mean = mean.float()
-        self.std = variance.sqrt().clamp_min(self.eps).float()
+        return mean, variance.sqrt().clamp_min(self.eps)
 
     def normalize(self, v: torch.Tensor) -> torch.Tensor:
         """
