@@ -56,8 +56,15 @@ def test_flat_seed_names_and_tasks_md_facts():
     assert (hand.learner_batches, hand.learner_nlayers, hand.learner_layer_width) == (20, 4, 128)
     # The steadier learner (docs/learning.md) is the default; box_push keeps the averaged actor
     # and the reference critic.
-    assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.05)
+    assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.02)
     assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.05)
+    # planar_hand learns on larger batches with a faster target network and counts a state in the
+    # normalizer's statistics as the networks see it; box_push keeps the defaults
+    # (docs/learning.md, "Statistics that one episode can move").
+    assert (hand.learner_batch_size, hand.learner_tau) == (512, 0.1)
+    assert hand.learner_normalizer_update_clip == hand.learner_normalizer_clip == 5.0
+    assert (p.learner_batch_size, p.learner_tau) == (256, 0.05)
+    assert p.learner_normalizer_update_clip == 0.0
     # Both clone the demonstrations the critic prefers, with four times the default weight
     # (docs/learning.md).
     assert (p.learner_demo_bc_weight, hand.learner_demo_bc_weight) == (4.0, 4.0)
