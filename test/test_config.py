@@ -58,12 +58,12 @@ def test_flat_seed_names_and_tasks_md_facts():
     # and the reference critic.
     assert (hand.learner_critic_layer_norm, hand.learner_average_tau) == (True, 0.02)
     assert (p.learner_critic_layer_norm, p.learner_average_tau) == (False, 0.05)
-    # planar_hand learns on larger batches with a faster target network and counts a state in the
-    # normalizer's statistics as the networks see it; box_push keeps the defaults
-    # (docs/learning.md, "Statistics that one episode can move").
+    # Both learn on larger batches with a faster target network (seed sweeps); planar_hand also
+    # counts a state in the normalizer's statistics as the networks see it, box_push keeps the
+    # default (docs/learning.md, "Statistics that one episode can move").
     assert (hand.learner_batch_size, hand.learner_tau) == (512, 0.1)
+    assert (p.learner_batch_size, p.learner_tau) == (512, 0.1)
     assert hand.learner_normalizer_update_clip == hand.learner_normalizer_clip == 5.0
-    assert (p.learner_batch_size, p.learner_tau) == (256, 0.05)
     assert p.learner_normalizer_update_clip == 0.0
     # Both clone the demonstrations the critic prefers, with four times the default weight
     # (docs/learning.md).
@@ -84,7 +84,8 @@ def test_flat_seed_names_and_tasks_md_facts():
 
 
 def test_reference_learner_defaults():
-    p = ParameterContainer('box_push')
+    # box_reach, the plain-DDPG sanity task, keeps every learner default of the reference.
+    p = ParameterContainer('box_reach')
     assert (p.learner_cycles, p.learner_rollouts, p.learner_batches, p.learner_batch_size) == (
         50, 2, 40, 256)
     assert (p.learner_nlayers, p.learner_layer_width, p.learner_actor_lr) == (4, 256, 0.001)
@@ -101,8 +102,8 @@ def test_overrides_nested_flat_and_set():
     p = ParameterContainer('box_push', {key: value})
     assert p.learner_batch_size == 64
     assert parse_set('action.range=[2, 3]') == ('action.range', [2, 3])
-    assert p.with_overrides({'learner.tau': 0.1}).learner_tau == 0.1
-    assert p.learner_tau == 0.05
+    assert p.with_overrides({'learner.tau': 0.3}).learner_tau == 0.3
+    assert p.learner_tau == 0.1
 
 
 @pytest.mark.parametrize('text,value', [
