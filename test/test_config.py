@@ -63,6 +63,9 @@ def test_flat_seed_names_and_tasks_md_facts():
     # default (docs/learning.md, "Statistics that one episode can move").
     assert (hand.learner_batch_size, hand.learner_tau) == (512, 0.1)
     assert (p.learner_batch_size, p.learner_tau) == (512, 0.1)
+    # box_push's networks are as narrow as planar_hand's, with the reference's 40 updates
+    # per cycle (seed sweep, docs/learning.md).
+    assert (p.learner_batches, p.learner_nlayers, p.learner_layer_width) == (40, 4, 128)
     assert hand.learner_normalizer_update_clip == hand.learner_normalizer_clip == 5.0
     assert p.learner_normalizer_update_clip == 0.0
     # Both clone the demonstrations the critic prefers, with four times the default weight

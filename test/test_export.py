@@ -247,11 +247,11 @@ def trained_size_policy() -> Policy:
     """
     Build a box_reach policy with a trained actor's sizes and scales, not its behaviour.
 
-    4 x 256 like every bundled task, weights at the scales a box_push actor reaches after a few
-    epochs of ``make train`` (first layer rms 0.27, hidden 0.12, last 0.25; hidden biases up to
-    2 keep most units active), the output bias cancelling the mean of the last layer's sum, and
-    box_push's normalizer statistics. Its float32 evaluations differ by more than 1e-5 from one
-    another, as the box_push policy of ``make train`` did (1.19e-5).
+    4 x 256 (the reference's size, box_reach's), weights at the scales a box_push actor of that
+    size reached after a few epochs of ``make train`` (first layer rms 0.27, hidden 0.12, last
+    0.25; hidden biases up to 2 keep most units active), the output bias cancelling the mean of
+    the last layer's sum, and box_push's normalizer statistics. Its float32 evaluations differ by
+    more than 1e-5 from one another, as that box_push policy's did (1.19e-5).
     """
     import torch
 
